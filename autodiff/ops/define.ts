@@ -1,0 +1,167 @@
+// How an op is defined: a name, a forward that loops over Float64Arrays, and
+// one VJP per input written with the public (differentiable) ops. The VJP
+// gets the output cotangent `g`, the op's output and its inputs, so it can
+// reuse the output (exp, sigmoid, tanh) as derivatives.yaml does.
+
+import { Tensor, broadcastShapes, shapesEqual, stridesOf, sizeOf, type Shape } from '../tensor.ts';
+import { isRecording, record, recordNondifferentiable, describe } from '../tape.ts';
+import { sumToShape } from './shape.ts';
+
+export function checkTensor(op: string, x: unknown, what = 'argument'): asserts x is Tensor {
+  if (!(x instanceof Tensor)) throw new TypeError(`${op}: ${what} must be a Tensor, got ${describe(x)}`);
+}
+
+export function toTensor(op: string, x: Tensor | number): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x === 'number') {
+    const data = new Float64Array(1);
+    data[0] = x;
+    return new Tensor(data, []);
+  }
+  throw new TypeError(`${op}: expected a Tensor or a number, got ${describe(x)}`);
+}
+
+// ---------------------------------------------------------------- unary
+
+export interface UnarySpec {
+  name: string;
+  /** Writes op(x) into `out` (same length). The only loop of the op. */
+  forward: (x: Float64Array, out: Float64Array) => void;
+  /** d op: the input's cotangent from the output's; omitted for ops with no derivative. */
+  vjp?: (g: Tensor, out: Tensor, x: Tensor) => Tensor;
+}
+
+export function unaryOp(spec: UnarySpec): (x: Tensor) => Tensor {
+  const { name, forward, vjp } = spec;
+  return (x: Tensor): Tensor => {
+    checkTensor(name, x);
+    const out = new Tensor(new Float64Array(x.data.length), x.shape);
+    forward(x.data, out.data);
+    if (!isRecording()) return out;
+    if (vjp === undefined) return recordNondifferentiable(name, [x], out);
+    return record(name, [x], out, (g) => [vjp(g, out, x)]);
+  };
+}
+
+/** A constant (never recorded) tensor of pred(x) as 0/1, for masks inside VJPs. */
+export function maskOf(x: Tensor, pred: (v: number) => boolean): Tensor {
+  const out = new Float64Array(x.data.length);
+  const xs = x.data;
+  for (let i = 0; i < xs.length; i++) out[i] = pred(xs[i]) ? 1 : 0;
+  return new Tensor(out, x.shape);
+}
+
+// ---------------------------------------------------------------- binary
+
+type BinaryVjp = (g: Tensor, out: Tensor, a: Tensor, b: Tensor) => Tensor;
+
+export interface BinarySpec {
+  name: string;
+  /** The elementwise function, used on broadcast inputs. */
+  fn: (a: number, b: number) => number;
+  /** The same function as one monomorphic loop over equal-length arrays: the hot path. */
+  same: (a: Float64Array, b: Float64Array, out: Float64Array) => void;
+  /** Cotangents of a and of b, at the output's shape (the caller folds them back with sumToShape). */
+  vjp?: readonly [BinaryVjp, BinaryVjp];
+}
+
+export type BinaryFn = (a: Tensor | number, b: Tensor | number) => Tensor;
+
+/** A broadcasting binary op; each VJP is folded back to its input's shape by sumToShape. */
+export function binaryOp(spec: BinarySpec): BinaryFn {
+  const { name, fn, same, vjp } = spec;
+  return (aIn: Tensor | number, bIn: Tensor | number): Tensor => {
+    const a = toTensor(name, aIn);
+    const b = toTensor(name, bIn);
+    let out: Tensor;
+    if (shapesEqual(a.shape, b.shape)) {
+      out = new Tensor(new Float64Array(a.data.length), a.shape);
+      same(a.data, b.data, out.data);
+    } else {
+      const shape = broadcastShapes(name, a.shape, b.shape);
+      out = new Tensor(new Float64Array(sizeOf(shape)), shape);
+      broadcastBinary(a, b, out, fn);
+    }
+    if (!isRecording()) return out;
+    if (vjp === undefined) return recordNondifferentiable(name, [a, b], out);
+    const [da, db] = vjp;
+    return record(name, [a, b], out, (g, needs) => [
+        needs[0] ? sumToShape(da(g, out, a, b), a.shape) : null,
+        needs[1] ? sumToShape(db(g, out, a, b), b.shape) : null,
+    ]);
+  };
+}
+
+/** Strides of `shape` seen from a broadcast `outShape`: 0 along broadcast axes. */
+export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
+  const own = stridesOf(shape);
+  const lead = outShape.length - shape.length;
+  const strides = new Array<number>(outShape.length).fill(0);
+  for (let i = 0; i < shape.length; i++) strides[lead + i] = shape[i] === 1 ? 0 : own[i];
+  return strides;
+}
+
+function broadcastBinary(a: Tensor, b: Tensor, out: Tensor, fn: (a: number, b: number) => number): void {
+  const A = a.data;
+  const B = b.data;
+  const O = out.data;
+  // Scalar against anything: one loop.
+  if (A.length === 1) {
+    const s = A[0];
+    for (let i = 0; i < O.length; i++) O[i] = fn(s, B[i % B.length]);
+    return;
+  }
+  if (B.length === 1) {
+    const s = B[0];
+    for (let i = 0; i < O.length; i++) O[i] = fn(A[i % A.length], s);
+    return;
+  }
+  const shape = out.shape;
+  const rank = shape.length;
+  const sa = broadcastStrides(a.shape, shape);
+  const sb = broadcastStrides(b.shape, shape);
+  const inner = shape[rank - 1];
+  const ia = sa[rank - 1];
+  const ib = sb[rank - 1];
+  const index = new Array<number>(rank).fill(0);
+  let offA = 0;
+  let offB = 0;
+  for (let o = 0; o < O.length; o += inner) {
+    for (let j = 0; j < inner; j++) O[o + j] = fn(A[offA + j * ia], B[offB + j * ib]);
+    // Advance the multi-index over the outer axes, like an odometer.
+    for (let ax = rank - 2; ax >= 0; ax--) {
+      index[ax]++;
+      offA += sa[ax];
+      offB += sb[ax];
+      if (index[ax] < shape[ax]) break;
+      offA -= sa[ax] * shape[ax];
+      offB -= sb[ax] * shape[ax];
+      index[ax] = 0;
+    }
+  }
+}
+
+/** Copies `x` broadcast to `shape` (shape already checked compatible). */
+export function broadcastCopy(x: Tensor, shape: Shape): Float64Array {
+  const O = new Float64Array(sizeOf(shape));
+  const X = x.data;
+  if (X.length === 1) return O.fill(X[0]);
+  const rank = shape.length;
+  const sx = broadcastStrides(x.shape, shape);
+  const inner = shape[rank - 1];
+  const ix = sx[rank - 1];
+  const index = new Array<number>(rank).fill(0);
+  let off = 0;
+  for (let o = 0; o < O.length; o += inner) {
+    if (ix === 1) O.set(X.subarray(off, off + inner), o);
+    else for (let j = 0; j < inner; j++) O[o + j] = X[off + j * ix];
+    for (let ax = rank - 2; ax >= 0; ax--) {
+      index[ax]++;
+      off += sx[ax];
+      if (index[ax] < shape[ax]) break;
+      off -= sx[ax] * shape[ax];
+      index[ax] = 0;
+    }
+  }
+  return O;
+}

@@ -1,0 +1,270 @@
+// Reductions over all elements or over chosen axes (with keepdims), and the
+// softmax family along one axis.
+//
+// logsumexp, softmax and logSoftmax subtract the maximum of each lane before
+// exponentiating: exp never sees a positive argument, so inputs of ±1000 stay
+// finite (the max-shift trick).
+
+import { Tensor, formatShape, normalizeAxis, sizeOf, type Shape } from '../tensor.ts';
+import { isRecording, record, recordNondifferentiable, stopGradient } from '../tape.ts';
+import { checkTensor, broadcastStrides } from './define.ts';
+import { mul, div, sub, equal } from './binary.ts';
+import { exp } from './unary.ts';
+import { reshape, broadcastTo } from './shape.ts';
+
+export type Axis = number | readonly number[];
+
+/** Which axes an `axis` argument reduces (all of them when undefined). */
+function reducedAxes(op: string, shape: Shape, axis: Axis | undefined): boolean[] {
+  const rank = shape.length;
+  const reduced = new Array<boolean>(rank).fill(axis === undefined);
+  if (axis === undefined) return reduced;
+  const list = typeof axis === 'number' ? [axis] : axis;
+  for (const a of list) {
+    const k = normalizeAxis(op, a, rank);
+    if (reduced[k]) throw new RangeError(`${op}: axis ${a} is repeated in [${list.join(',')}]`);
+    reduced[k] = true;
+  }
+  return reduced;
+}
+
+function keptShape(shape: Shape, reduced: readonly boolean[]): number[] {
+  return shape.map((d, i) => (reduced[i] ? 1 : d));
+}
+
+function droppedShape(shape: Shape, reduced: readonly boolean[]): number[] {
+  return shape.filter((_, i) => !reduced[i]);
+}
+
+/** Expands a reduced cotangent back to the input's shape. */
+function expandBack(g: Tensor, shape: Shape, reduced: readonly boolean[]): Tensor {
+  return broadcastTo(reshape(g, keptShape(shape, reduced)), shape);
+}
+
+// Walks x in row-major order; the output offset moves with an odometer in
+// which reduced axes have stride 0. The inner loop runs along the last axis.
+function reduceKernel(x: Tensor, reduced: readonly boolean[], mode: 'sum' | 'max' | 'min'): Float64Array {
+  const shape = x.shape;
+  const kept = keptShape(shape, reduced);
+  const X = x.data;
+  const init = mode === 'sum' ? 0 : mode === 'max' ? -Infinity : Infinity;
+  const out = new Float64Array(sizeOf(kept)).fill(init);
+  if (X.length === 0) return out;
+  if (out.length === 1) {
+    let acc = init;
+    if (mode === 'sum') for (let i = 0; i < X.length; i++) acc += X[i];
+    else if (mode === 'max') for (let i = 0; i < X.length; i++) { const v = X[i]; if (v > acc || v !== v) acc = v; }
+    else for (let i = 0; i < X.length; i++) { const v = X[i]; if (v < acc || v !== v) acc = v; }
+    out[0] = acc;
+    return out;
+  }
+  const rank = shape.length;
+  const so = broadcastStrides(kept, shape);
+  const inner = shape[rank - 1];
+  const io = so[rank - 1];
+  const index = new Array<number>(rank).fill(0);
+  let off = 0;
+  for (let o = 0; o < X.length; o += inner) {
+    if (mode === 'sum') {
+      if (io === 0) {
+        let acc = out[off];
+        for (let j = 0; j < inner; j++) acc += X[o + j];
+        out[off] = acc;
+      } else {
+        for (let j = 0; j < inner; j++) out[off + j] += X[o + j];
+      }
+    } else {
+      const isMax = mode === 'max';
+      for (let j = 0; j < inner; j++) {
+        const v = X[o + j];
+        const k = off + j * io;
+        const m = out[k];
+        if (v !== v || (isMax ? v > m : v < m)) out[k] = v;
+      }
+    }
+    for (let ax = rank - 2; ax >= 0; ax--) {
+      index[ax]++;
+      off += so[ax];
+      if (index[ax] < shape[ax]) break;
+      off -= so[ax] * shape[ax];
+      index[ax] = 0;
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- sum, mean, max, min
+
+/** Sum over all elements, or over `axis` (a number or a list), keeping reduced axes as 1 with `keepdims`. */
+export function sum(x: Tensor, axis?: Axis, keepdims = false): Tensor {
+  checkTensor('sum', x);
+  const reduced = reducedAxes('sum', x.shape, axis);
+  const data = reduceKernel(x, reduced, 'sum');
+  const out = new Tensor(data, keepdims ? keptShape(x.shape, reduced) : droppedShape(x.shape, reduced));
+  if (!isRecording()) return out;
+  return record('sum', [x], out, (g) => [expandBack(g, x.shape, reduced)]);
+}
+
+export function mean(x: Tensor, axis?: Axis, keepdims = false): Tensor {
+  checkTensor('mean', x);
+  const reduced = reducedAxes('mean', x.shape, axis);
+  let count = 1;
+  for (let i = 0; i < reduced.length; i++) if (reduced[i]) count *= x.shape[i];
+  return div(sum(x, axis, keepdims), count);
+}
+
+function extremum(mode: 'max' | 'min', x: Tensor, axis: Axis | undefined, keepdims: boolean): Tensor {
+  checkTensor(mode, x);
+  const reduced = reducedAxes(mode, x.shape, axis);
+  if (x.size === 0) throw new RangeError(`${mode}: cannot reduce an empty tensor of shape ${formatShape(x.shape)}`);
+  const data = reduceKernel(x, reduced, mode);
+  const kept = keptShape(x.shape, reduced);
+  const out = new Tensor(data, keepdims ? kept : droppedShape(x.shape, reduced));
+  if (!isRecording()) return out;
+  // The cotangent goes to the arg-extrema, split evenly between ties.
+  return record(mode, [x], out, (g) => {
+    const hit = equal(stopGradient(x), new Tensor(data, kept));
+    const count = sum(hit, axis, true);
+    return [mul(expandBack(g, x.shape, reduced), div(hit, count))];
+  });
+}
+
+/** Largest element over all elements or along `axis`; ties share the gradient evenly. */
+export function max(x: Tensor, axis?: Axis, keepdims = false): Tensor {
+  return extremum('max', x, axis, keepdims);
+}
+
+/** Smallest element over all elements or along `axis`; ties share the gradient evenly. */
+export function min(x: Tensor, axis?: Axis, keepdims = false): Tensor {
+  return extremum('min', x, axis, keepdims);
+}
+
+// ---------------------------------------------------------------- the softmax family
+// A tensor seen along one axis is [outer, n, inner]: element (o, k, i) sits at
+// o·n·inner + k·inner + i. Each (o, i) is one lane of n values.
+
+interface Lanes {
+  outer: number;
+  n: number;
+  inner: number;
+  axis: number;
+}
+
+function lanesOf(op: string, x: Tensor, axis: number): Lanes {
+  const k = normalizeAxis(op, axis, x.rank);
+  return { outer: sizeOf(x.shape.slice(0, k)), n: x.shape[k], inner: sizeOf(x.shape.slice(k + 1)), axis: k };
+}
+
+/** log Σ exp along each lane, max-shifted. */
+function lseKernel(X: Float64Array, { outer, n, inner }: Lanes): Float64Array {
+  const out = new Float64Array(outer * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      let m = -Infinity;
+      for (let k = 0; k < n; k++) {
+        const v = X[base + k * inner];
+        if (v > m || v !== v) m = v;
+      }
+      if (!Number.isFinite(m)) {
+        out[o * inner + i] = m; // all −∞ gives −∞; any +∞ or NaN wins
+        continue;
+      }
+      let s = 0;
+      for (let k = 0; k < n; k++) s += Math.exp(X[base + k * inner] - m);
+      out[o * inner + i] = m + Math.log(s);
+    }
+  }
+  return out;
+}
+
+function lanesShape(shape: Shape, axis: number, keepdims: boolean): number[] {
+  return keepdims ? shape.map((d, i) => (i === axis ? 1 : d)) : shape.filter((_, i) => i !== axis);
+}
+
+/**
+ * log Σ exp(x) along `axis` (over all elements when undefined). Stable for
+ * inputs of any magnitude. Its derivative is softmax.
+ */
+export function logsumexp(x: Tensor, axis?: number, keepdims = false): Tensor {
+  checkTensor('logsumexp', x);
+  if (axis === undefined) {
+    const flat = logsumexp(reshape(x, [x.size]), 0);
+    return keepdims ? reshape(flat, x.shape.map(() => 1)) : flat;
+  }
+  const lanes = lanesOf('logsumexp', x, axis);
+  const out = new Tensor(lseKernel(x.data, lanes), lanesShape(x.shape, lanes.axis, keepdims));
+  if (!isRecording()) return out;
+  const kept = lanesShape(x.shape, lanes.axis, true);
+  return record('logsumexp', [x], out, (g) => [mul(broadcastTo(reshape(g, kept), x.shape), softmax(x, lanes.axis))]);
+}
+
+/** exp(x − logsumexp(x)) along `axis` (default: the last). */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  checkTensor('softmax', x);
+  const lanes = lanesOf('softmax', x, axis);
+  const { outer, n, inner } = lanes;
+  const lse = lseKernel(x.data, lanes);
+  const X = x.data;
+  const data = new Float64Array(X.length);
+  for (let o = 0; o < outer; o++) {
+    for (let k = 0; k < n; k++) {
+      const row = (o * n + k) * inner;
+      for (let i = 0; i < inner; i++) data[row + i] = Math.exp(X[row + i] - lse[o * inner + i]);
+    }
+  }
+  const out = new Tensor(data, x.shape);
+  if (!isRecording()) return out;
+  // d softmax: out ⊙ (g − Σ g ⊙ out), the sum along the axis.
+  return record('softmax', [x], out, (g) => [mul(out, sub(g, sum(mul(g, out), lanes.axis, true)))]);
+}
+
+/** x − logsumexp(x) along `axis` (default: the last). */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  checkTensor('logSoftmax', x);
+  const lanes = lanesOf('logSoftmax', x, axis);
+  const { outer, n, inner } = lanes;
+  const lse = lseKernel(x.data, lanes);
+  const X = x.data;
+  const data = new Float64Array(X.length);
+  for (let o = 0; o < outer; o++) {
+    for (let k = 0; k < n; k++) {
+      const row = (o * n + k) * inner;
+      for (let i = 0; i < inner; i++) data[row + i] = X[row + i] - lse[o * inner + i];
+    }
+  }
+  const out = new Tensor(data, x.shape);
+  if (!isRecording()) return out;
+  // d log softmax: g − softmax ⊙ Σ g; softmax is exp(out), reusing the output.
+  return record('logSoftmax', [x], out, (g) => [sub(g, mul(exp(out), sum(g, lanes.axis, true)))]);
+}
+
+// ---------------------------------------------------------------- argmax (no derivative)
+
+/** Index of the largest element along `axis` (first one at ties), as a tensor of integers. */
+export function argmax(x: Tensor, axis = -1, keepdims = false): Tensor {
+  checkTensor('argmax', x);
+  if (x.rank === 0) throw new RangeError('argmax: needs a tensor of rank ≥ 1, got a scalar');
+  const lanes = lanesOf('argmax', x, axis);
+  const { outer, n, inner } = lanes;
+  if (n === 0) throw new RangeError(`argmax: axis ${axis} of shape ${formatShape(x.shape)} is empty`);
+  const X = x.data;
+  const data = new Float64Array(outer * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      let best = X[base];
+      let at = 0;
+      for (let k = 1; k < n; k++) {
+        const v = X[base + k * inner];
+        if (v > best || (v !== v && best === best)) {
+          best = v;
+          at = k;
+        }
+      }
+      data[o * inner + i] = at;
+    }
+  }
+  const out = new Tensor(data, lanesShape(x.shape, lanes.axis, keepdims));
+  return isRecording() ? recordNondifferentiable('argmax', [x], out) : out;
+}

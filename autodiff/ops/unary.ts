@@ -1,0 +1,166 @@
+// Elementwise ops of one tensor, read as a table: name, forward loop, VJP.
+// Each VJP is written with differentiable ops, so every derivative can be
+// differentiated again; where the derivative is a function of the output,
+// the VJP reuses the output.
+
+import { Tensor } from '../tensor.ts';
+import { isRecording, record, stopGradient } from '../tape.ts';
+import { unaryOp, maskOf, checkTensor } from './define.ts';
+import { add, sub, mul, div } from './binary.ts';
+
+// ---------------------------------------------------------------- arithmetic
+
+export const neg = unaryOp({
+  name: 'neg',
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = -x[i]; },
+  vjp: (g) => neg(g),
+});
+
+export const square = unaryOp({
+  name: 'square',
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = x[i] * x[i]; },
+  vjp: (g, _out, x) => mul(g, mul(x, 2)),
+});
+
+export const sqrt = unaryOp({
+  name: 'sqrt',
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = Math.sqrt(x[i]); },
+  vjp: (g, out) => div(g, mul(out, 2)), // d√x = dx / (2√x)
+});
+
+// abs has a kink at 0, where we take the subgradient 0 (sign(0) = 0).
+export const abs = unaryOp({
+  name: 'abs',
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = Math.abs(x[i]); },
+  vjp: (g, _out, x) => mul(g, maskSign(x)),
+});
+
+// ---------------------------------------------------------------- exponentials and logarithms
+
+export const exp = unaryOp({
+  name: 'exp',
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = Math.exp(x[i]); },
+  vjp: (g, out) => mul(g, out), // d exp(x) = exp(x) dx
+});
+
+// log(0) = −Infinity and log(x < 0) = NaN, as IEEE says.
+export const log = unaryOp({
+  name: 'log',
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = Math.log(x[i]); },
+  vjp: (g, _out, x) => div(g, x),
+});
+
+export const log1p = unaryOp({
+  name: 'log1p',
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = Math.log1p(x[i]); },
+  vjp: (g, _out, x) => div(g, add(x, 1)),
+});
+
+export const expm1 = unaryOp({
+  name: 'expm1',
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = Math.expm1(x[i]); },
+  vjp: (g, out) => mul(g, add(out, 1)), // d(eˣ − 1) = eˣ dx = (out + 1) dx
+});
+
+// ---------------------------------------------------------------- trigonometric and hyperbolic
+
+export const sin = unaryOp({
+  name: 'sin',
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = Math.sin(x[i]); },
+  vjp: (g, _out, x) => mul(g, cos(x)),
+});
+
+export const cos = unaryOp({
+  name: 'cos',
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = Math.cos(x[i]); },
+  vjp: (g, _out, x) => neg(mul(g, sin(x))),
+});
+
+export const tanh = unaryOp({
+  name: 'tanh',
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = Math.tanh(x[i]); },
+  vjp: (g, out) => mul(g, sub(1, square(out))), // d tanh = (1 − tanh²) dx
+});
+
+// ---------------------------------------------------------------- logistic family
+// Written so that no intermediate overflows: exp is only ever taken of −|x|.
+
+export const sigmoid = unaryOp({
+  name: 'sigmoid',
+  forward: (x, out) => {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      if (v >= 0) {
+        out[i] = 1 / (1 + Math.exp(-v));
+      } else {
+        const e = Math.exp(v);
+        out[i] = e / (1 + e);
+      }
+    }
+  },
+  vjp: (g, out) => mul(g, mul(out, sub(1, out))), // dσ = σ(1 − σ) dx
+});
+
+// softplus(x) = log(1 + eˣ) = max(x, 0) + log1p(e^−|x|)
+export const softplus = unaryOp({
+  name: 'softplus',
+  forward: (x, out) => {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      out[i] = Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+    }
+  },
+  vjp: (g, _out, x) => mul(g, sigmoid(x)),
+});
+
+// log σ(x) = −softplus(−x) = min(x, 0) − log1p(e^−|x|)
+export const logSigmoid = unaryOp({
+  name: 'logSigmoid',
+  forward: (x, out) => {
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i];
+      out[i] = Math.min(v, 0) - Math.log1p(Math.exp(-Math.abs(v)));
+    }
+  },
+  vjp: (g, _out, x) => mul(g, sigmoid(neg(x))), // d log σ(x) = σ(−x) dx
+});
+
+// relu has a kink at 0, where we take the subgradient 0.
+export const relu = unaryOp({
+  name: 'relu',
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = x[i] > 0 ? x[i] : 0; },
+  vjp: (g, _out, x) => mul(g, maskOf(x, (v) => v > 0)),
+});
+
+/**
+ * Clamps every element into [lo, hi]. The derivative is 1 inside the closed
+ * interval and 0 outside it, as in PyTorch.
+ */
+export function clamp(x: Tensor, lo: number, hi: number): Tensor {
+  checkTensor('clamp', x);
+  if (!(lo <= hi)) throw new RangeError(`clamp: lo (${lo}) must not exceed hi (${hi})`);
+  const xs = x.data;
+  const data = new Float64Array(xs.length);
+  for (let i = 0; i < xs.length; i++) data[i] = xs[i] < lo ? lo : xs[i] > hi ? hi : xs[i];
+  const out = new Tensor(data, x.shape);
+  if (!isRecording()) return out;
+  return record('clamp', [x], out, (g) => [mul(g, maskOf(x, (v) => v >= lo && v <= hi))]);
+}
+
+// ---------------------------------------------------------------- no derivative
+// These throw if a gradient reaches them (see recordNondifferentiable).
+
+export const floor = unaryOp({
+  name: 'floor',
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = Math.floor(x[i]); },
+});
+
+export const sign = unaryOp({
+  name: 'sign',
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = Math.sign(x[i]); },
+});
+
+/** sign(x) as a constant, for use inside a VJP. */
+function maskSign(x: Tensor): Tensor {
+  return sign(stopGradient(x));
+}

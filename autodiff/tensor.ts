@@ -1,0 +1,228 @@
+// The Tensor: a row-major Float64Array and a shape. Scalars have shape [].
+//
+// Tensors are immutable: an op writes only into the buffer it has just
+// allocated, so two tensors may share one buffer (reshape and stopGradient do).
+// `_trace` links a tensor to the tapes of the transforms that are recording
+// it (see tape.ts); user code never touches it.
+
+import type { TraceRef } from './tape.ts';
+
+export type Shape = readonly number[];
+
+export class Tensor {
+  readonly data: Float64Array;
+  readonly shape: Shape;
+  /** @internal the tapes this tensor is recorded on, innermost first */
+  _trace: TraceRef | null;
+
+  constructor(data: Float64Array, shape: Shape, trace: TraceRef | null = null) {
+    this.data = data;
+    this.shape = shape;
+    this._trace = trace;
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** Number of axes. */
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  /** The value of a one-element tensor, as a number. */
+  item(): number {
+    if (this.data.length !== 1) {
+      throw new RangeError(`item: tensor has shape ${formatShape(this.shape)}, expected exactly one element`);
+    }
+    return this.data[0];
+  }
+
+  /** The elements as a plain (nested) array, for printing and tests. */
+  toArray(): NestedArray {
+    return nest(this.data, this.shape, 0, 0);
+  }
+
+  toString(): string {
+    return `Tensor(${formatShape(this.shape)}) ${JSON.stringify(this.toArray())}`;
+  }
+}
+
+export type NestedArray = number | NestedArray[];
+
+function nest(data: Float64Array, shape: Shape, axis: number, offset: number): NestedArray {
+  if (axis === shape.length) return data[offset];
+  const stride = sizeOf(shape.slice(axis + 1));
+  const out: NestedArray[] = [];
+  for (let i = 0; i < shape[axis]; i++) out.push(nest(data, shape, axis + 1, offset + i * stride));
+  return out;
+}
+
+// ---------------------------------------------------------------- shapes
+
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function formatShape(shape: Shape): string {
+  return `[${shape.join(',')}]`;
+}
+
+export function shapesEqual(a: Shape, b: Shape): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Row-major strides of a shape. */
+export function stridesOf(shape: Shape): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+/** NumPy broadcasting: align trailing axes; each pair must be equal or contain a 1. */
+export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out = new Array<number>(rank);
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new RangeError(`${op}: shapes ${formatShape(a)} and ${formatShape(b)} do not broadcast`);
+    }
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+/** Resolves a possibly negative axis against a rank, or throws naming the op. */
+export function normalizeAxis(op: string, axis: number, rank: number): number {
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
+    throw new RangeError(`${op}: axis ${axis} is out of range for a tensor of rank ${rank}`);
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+function checkShape(op: string, shape: Shape): void {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) {
+      throw new RangeError(`${op}: invalid shape ${formatShape(shape)}; dimensions must be non-negative integers`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- constructors
+
+export type TensorLike = Tensor | number | NestedArray | Float64Array;
+
+/**
+ * Makes a tensor from a number, a nested array, or a flat array with a shape.
+ * `tensor([[1, 2], [3, 4]])` has shape [2,2]; `tensor([1, 2, 3, 4], [2, 2])` too.
+ */
+export function tensor(values: NestedArray | Float64Array | readonly number[], shape?: Shape): Tensor {
+  if (shape !== undefined) {
+    checkShape('tensor', shape);
+    const flat = values instanceof Float64Array ? Float64Array.from(values) : Float64Array.from(flatten(values));
+    if (flat.length !== sizeOf(shape)) {
+      throw new RangeError(`tensor: ${flat.length} values do not fill shape ${formatShape(shape)} (${sizeOf(shape)} elements)`);
+    }
+    return new Tensor(flat, [...shape]);
+  }
+  if (values instanceof Float64Array) return new Tensor(Float64Array.from(values), [values.length]);
+  const inferred = inferShape(values);
+  return new Tensor(Float64Array.from(flatten(values)), inferred);
+}
+
+function inferShape(values: NestedArray | readonly number[]): number[] {
+  const shape: number[] = [];
+  let v: NestedArray | readonly number[] = values;
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    if (v.length === 0) break;
+    v = v[0];
+  }
+  // A ragged array fails here rather than producing a wrong tensor.
+  const expected = sizeOf(shape);
+  const count = flatten(values).length;
+  if (count !== expected) throw new RangeError(`tensor: ragged nested array (${count} values for shape ${formatShape(shape)})`);
+  return shape;
+}
+
+function flatten(values: NestedArray | readonly number[]): number[] {
+  if (typeof values === 'number') return [values];
+  const out: number[] = [];
+  const stack: unknown[] = [values];
+  // Iterative depth-first walk keeps the order row-major.
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push(v[i]);
+    } else if (typeof v === 'number') {
+      out.push(v);
+    } else {
+      throw new TypeError(`tensor: expected numbers or nested arrays of numbers, got ${typeof v}`);
+    }
+  }
+  return out;
+}
+
+export function scalar(value: number): Tensor {
+  if (typeof value !== 'number') throw new TypeError(`scalar: expected a number, got ${typeof value}`);
+  const data = new Float64Array(1);
+  data[0] = value;
+  return new Tensor(data, []);
+}
+
+export function full(shape: Shape, value: number): Tensor {
+  checkShape('full', shape);
+  return new Tensor(new Float64Array(sizeOf(shape)).fill(value), [...shape]);
+}
+
+export function zeros(shape: Shape): Tensor {
+  checkShape('zeros', shape);
+  return new Tensor(new Float64Array(sizeOf(shape)), [...shape]);
+}
+
+export function ones(shape: Shape): Tensor {
+  return full(shape, 1);
+}
+
+export function zerosLike(x: Tensor): Tensor {
+  return new Tensor(new Float64Array(x.data.length), x.shape);
+}
+
+export function onesLike(x: Tensor): Tensor {
+  return new Tensor(new Float64Array(x.data.length).fill(1), x.shape);
+}
+
+/** 0, 1, …, n − 1 (or start, start + step, … below stop). */
+export function arange(startOrStop: number, stop?: number, step = 1): Tensor {
+  const start = stop === undefined ? 0 : startOrStop;
+  const end = stop === undefined ? startOrStop : stop;
+  if (step === 0 || !Number.isFinite(step)) throw new RangeError(`arange: step must be finite and non-zero, got ${step}`);
+  const n = Math.max(0, Math.ceil((end - start) / step));
+  const data = new Float64Array(n);
+  for (let i = 0; i < n; i++) data[i] = start + i * step;
+  return new Tensor(data, [n]);
+}
+
+/** The n × n identity matrix. */
+export function eye(n: number): Tensor {
+  checkShape('eye', [n]);
+  const data = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) data[i * n + i] = 1;
+  return new Tensor(data, [n, n]);
+}
+
+/** A number becomes a scalar tensor; a tensor passes through. */
+export function asTensor(x: Tensor | number): Tensor {
+  return x instanceof Tensor ? x : scalar(x);
+}

@@ -1,0 +1,2 @@
+// mcgrad: Monte Carlo gradient estimation. The one public entry point.
+export * from './autodiff/index.ts';
