@@ -1,0 +1,188 @@
+// The one random number generator of mcgrad: seeded, splittable, and the
+// same sequence in every JavaScript runtime.
+//
+// The core is xoshiro128** (Blackman & Vigna 2018), 128 bits of state in four
+// 32-bit words, seeded through splitmix32 so that nearby seeds give unrelated
+// streams. It uses only 32-bit integer arithmetic (Math.imul, >>>), which
+// every engine implements identically. A double is made from two outputs (53
+// random bits) and shifted by half a step, so uniforms lie in the open
+// interval (0, 1): never exactly 0 or 1, and −log(−log u) is always finite.
+
+import { Tensor, sizeOf, formatShape, type Shape } from '../autodiff/index.ts';
+
+const TWO_POW_53 = 9007199254740992;
+
+/** splitmix32: one step of a 32-bit mixing sequence, used only for seeding. */
+function splitmix32(state: { s: number }): number {
+  state.s = (state.s + 0x9e3779b9) | 0;
+  let z = state.s;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+function checkShape(op: string, shape: Shape): void {
+  if (!Array.isArray(shape as unknown) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new RangeError(`${op}: invalid shape ${Array.isArray(shape as unknown) ? formatShape(shape) : String(shape)}`);
+  }
+}
+
+export class Rng {
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
+
+  /** Use `rng(seed)`; this constructor takes four 32-bit words of state. */
+  constructor(a: number, b: number, c: number, d: number) {
+    this.a = a >>> 0;
+    this.b = b >>> 0;
+    this.c = c >>> 0;
+    this.d = d >>> 0;
+    if ((this.a | this.b | this.c | this.d) === 0) this.a = 1; // the all-zero state is a fixed point
+  }
+
+  /** The next 32 random bits, as an unsigned integer. */
+  uint32(): number {
+    const result = Math.imul(rotl(Math.imul(this.b, 5), 7), 9) >>> 0;
+    const t = this.b << 9;
+    this.c ^= this.a;
+    this.d ^= this.b;
+    this.b ^= this.c;
+    this.a ^= this.d;
+    this.c ^= t;
+    this.d = rotl(this.d, 11);
+    return result;
+  }
+
+  /** A uniform number in the open interval (0, 1), on a grid of step 2⁻⁵³ offset by half a step. */
+  next(): number {
+    const hi = this.uint32() >>> 5; // 27 bits
+    const lo = this.uint32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo + 0.5) / TWO_POW_53;
+  }
+
+  /**
+   * An independent generator. The parent advances, so calling split twice
+   * gives two different children; the child's stream is seeded from four
+   * fresh outputs of the parent.
+   */
+  split(): Rng {
+    const state = { s: this.uint32() ^ 0x5bd1e995 };
+    const words = [this.uint32(), this.uint32(), this.uint32(), this.uint32()];
+    return new Rng(
+      words[0] ^ splitmix32(state),
+      words[1] ^ splitmix32(state),
+      words[2] ^ splitmix32(state),
+      words[3] ^ splitmix32(state),
+    );
+  }
+
+  /** `n` independent generators (see split). */
+  fork(n: number): Rng[] {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`fork: n must be a non-negative integer, got ${n}`);
+    return Array.from({ length: n }, () => this.split());
+  }
+
+  // -------------------------------------------------------------- filling arrays
+
+  /** Fills `out` with uniforms on (0, 1). */
+  fillUniform(out: Float64Array): Float64Array {
+    for (let i = 0; i < out.length; i++) out[i] = this.next();
+    return out;
+  }
+
+  /** Fills `out` with standard normals (Box–Muller: two uniforms give two normals). */
+  fillNormal(out: Float64Array): Float64Array {
+    let i = 0;
+    for (; i + 1 < out.length; i += 2) {
+      const r = Math.sqrt(-2 * Math.log(this.next()));
+      const angle = 2 * Math.PI * this.next();
+      out[i] = r * Math.cos(angle);
+      out[i + 1] = r * Math.sin(angle);
+    }
+    if (i < out.length) out[i] = Math.sqrt(-2 * Math.log(this.next())) * Math.cos(2 * Math.PI * this.next());
+    return out;
+  }
+
+  // -------------------------------------------------------------- tensors of samples
+
+  /** Uniforms on the open interval (0, 1). */
+  uniform(shape: Shape): Tensor {
+    checkShape('uniform', shape);
+    return new Tensor(this.fillUniform(new Float64Array(sizeOf(shape))), [...shape]);
+  }
+
+  /** Standard normals N(0, 1). */
+  normal(shape: Shape): Tensor {
+    checkShape('normal', shape);
+    return new Tensor(this.fillNormal(new Float64Array(sizeOf(shape))), [...shape]);
+  }
+
+  /** Exponentials with the given rate (default 1): −log(u) / rate. */
+  exponential(shape: Shape, rate = 1): Tensor {
+    checkShape('exponential', shape);
+    if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`exponential: rate must be positive and finite, got ${rate}`);
+    const data = new Float64Array(sizeOf(shape));
+    for (let i = 0; i < data.length; i++) data[i] = -Math.log(this.next()) / rate;
+    return new Tensor(data, [...shape]);
+  }
+
+  /** Standard Gumbels: −log(−log u). Finite, since u is never 0 or 1. */
+  gumbel(shape: Shape): Tensor {
+    checkShape('gumbel', shape);
+    const data = new Float64Array(sizeOf(shape));
+    for (let i = 0; i < data.length; i++) data[i] = -Math.log(-Math.log(this.next()));
+    return new Tensor(data, [...shape]);
+  }
+
+  /** Standard logistics: log u − log(1 − u). */
+  logistic(shape: Shape): Tensor {
+    checkShape('logistic', shape);
+    const data = new Float64Array(sizeOf(shape));
+    for (let i = 0; i < data.length; i++) {
+      const u = this.next();
+      data[i] = Math.log(u) - Math.log1p(-u);
+    }
+    return new Tensor(data, [...shape]);
+  }
+
+  /** Integers uniform on low ≤ k < high. */
+  integers(shape: Shape, low: number, high: number): Tensor {
+    checkShape('integers', shape);
+    if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
+      throw new RangeError(`integers: need integers low < high, got ${low} and ${high}`);
+    }
+    const span = high - low;
+    const data = new Float64Array(sizeOf(shape));
+    for (let i = 0; i < data.length; i++) data[i] = low + Math.floor(this.next() * span);
+    return new Tensor(data, [...shape]);
+  }
+
+  /** A uniformly random permutation of 0, …, n − 1 (Fisher–Yates). */
+  permutation(n: number): Tensor {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`permutation: n must be a non-negative integer, got ${n}`);
+    const data = new Float64Array(n);
+    for (let i = 0; i < n; i++) data[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(this.next() * (i + 1));
+      const t = data[i];
+      data[i] = data[j];
+      data[j] = t;
+    }
+    return new Tensor(data, [n]);
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
+
+/** A generator seeded by any finite number (integers up to 2⁵³ are all distinct seeds). */
+export function rng(seed: number): Rng {
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new RangeError(`rng: seed must be a finite number, got ${String(seed)}`);
+  const lo = seed >>> 0;
+  const hi = Math.floor(seed / 4294967296) >>> 0;
+  const state = { s: lo ^ Math.imul(hi, 0x27d4eb2d) };
+  return new Rng(splitmix32(state), splitmix32(state), splitmix32(state), splitmix32(state) ^ hi);
+}
