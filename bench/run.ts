@@ -1,0 +1,52 @@
+// `npm run bench`: times every benchmark suite and prints one JSON line per
+// case on stdout (per-call microseconds: median, min, max over interleaved
+// passes; see timing.ts). Machine information goes to stderr.
+//
+//   npm run bench                      every suite, the peers' timing method
+//   npm run bench -- --only engine     one suite
+//   npm run bench -- --quick           a smoke run: every case, few passes
+//
+// Compare with the peers (../shared/peers/) run in the same session: see
+// bench/README.md.
+
+import os from 'node:os';
+import { engineCases, type BenchCase } from './engine.ts';
+import { measureRoundRobin, FULL, QUICK } from './timing.ts';
+
+/** Each suite builds its cases (inputs allocated once, outside the timing). */
+const SUITES: Record<string, () => BenchCase[]> = {
+  engine: engineCases,
+};
+
+function parseArgs(argv: readonly string[]): { only: string | null; quick: boolean } {
+  let only: string | null = null;
+  let quick = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') quick = true;
+    else if (arg === '--only') only = argv[++i] ?? '';
+    else if (arg.startsWith('--only=')) only = arg.slice('--only='.length);
+    else throw new RangeError(`bench: unknown argument ${arg}; use --only ${Object.keys(SUITES).join('|')} and/or --quick`);
+  }
+  if (only !== null && !(only in SUITES)) {
+    throw new RangeError(`bench: unknown suite "${only}"; use --only ${Object.keys(SUITES).join('|')}`);
+  }
+  return { only, quick };
+}
+
+function main(): void {
+  const { only, quick } = parseArgs(process.argv.slice(2));
+  const names = only === null ? Object.keys(SUITES) : [only];
+  const cases = names.flatMap((suite) => SUITES[suite]().map((c) => ({ suite, ...c })));
+  const cpu = os.cpus()[0]?.model ?? 'unknown';
+  process.stderr.write(`node=${process.version} cpu=${cpu} nproc=${os.cpus().length} cases=${cases.length}${quick ? ' (quick)' : ''}\n`);
+  const timings = measureRoundRobin(cases.map((c) => c.run), quick ? QUICK : FULL);
+  const round = (us: number) => Math.round(us * 10) / 10;
+  cases.forEach((c, i) => {
+    const t = timings[i];
+    const line = { suite: c.suite, case: c.name, n: c.n, median_us: round(t.median), min_us: round(t.min), max_us: round(t.max), k: t.k, passes: t.passes };
+    process.stdout.write(JSON.stringify(line) + '\n');
+  });
+}
+
+main();
