@@ -1,0 +1,152 @@
+// What every estimator is, and the convenience that differentiates one.
+//
+// An estimator of ∇θ L(θ), L(θ) = E_{b∼p(·|θ)}[f(b)], returns a *surrogate*:
+// per-sample scalars s_i whose gradient with respect to anything upstream of
+// θ is the i-th estimate, and whose values are f(b_i) (the DiCE idea: every
+// term that exists only for its gradient has value zero, like
+// log p − stopGradient(log p)). The mean of the s_i is the surrogate scalar.
+//
+// Learned parts (baselines, REBAR's η and temperature, RELAX's c_φ) live in an
+// explicit state tree. estimateGradient can return, from the same samples,
+// the gradient that trains them: ∂/∂φ mean_i ‖ĝ_i‖², the single-sample
+// variance objective of Grathwohl et al. 2018, a gradient of a gradient.
+
+import { Tensor, add, mean, sum, square, broadcastTo, expandDims, stopGradient, valueAndGrad, mapTree, leaves, formatShape, type Tree } from '../autodiff/index.ts';
+import type { Rng } from '../lib/random.ts';
+import { paramsOf, withParams, checkSamples, type Dist, type Family, type SampleFunction } from './families.ts';
+
+export interface SurrogateOptions<State> {
+  /** Number of samples (default 1). */
+  n?: number;
+  /**
+   * The parameters carry a leading axis of length n, one copy per sample, so
+   * one backward pass gives every per-sample estimate (estimateGradient does this).
+   */
+  tiled?: boolean;
+  /** The learned parts, for estimators that have them. */
+  state?: State;
+}
+
+export interface Surrogate<State = undefined> {
+  /** mean(perSample): a scalar whose gradient is the estimate and whose value is the mean of f. */
+  surrogate: Tensor;
+  /** [n] per-sample surrogates. */
+  perSample: Tensor;
+  /** [n] f at the samples, as constants. */
+  values: Tensor;
+  /** The state after this call (moving averages advance; learned parts are returned unchanged). */
+  state: State;
+}
+
+/** An estimator as a value: what the registry, the checks and the command line work with. */
+export interface Estimator<State = any> {
+  /** kebab-case, as on the command line: 'reinforce-rloo'. */
+  readonly name: string;
+  readonly description: string;
+  readonly unbiased: boolean;
+  readonly families: readonly Family[];
+  /**
+   * True when the per-sample estimates of one call are independent (false
+   * when samples share a baseline, as leave-one-out does).
+   */
+  readonly iidSamples: boolean;
+  /** Fewest samples per call (2 for leave-one-out). */
+  readonly minSamples: number;
+  /** The learned parts at their initial values; absent for estimators without state. */
+  init?(dist: Dist, rng: Rng): State;
+  surrogate(dist: Dist, f: SampleFunction, rng: Rng, options: SurrogateOptions<State>): Surrogate<State>;
+}
+
+/** Checks f's output on n samples and returns it. */
+export function evaluate(estimator: string, f: SampleFunction, x: Tensor, n: number): Tensor {
+  const y = f(x);
+  if (!(y instanceof Tensor)) throw new TypeError(`${estimator}: f must return a Tensor, got ${typeof y}`);
+  if (y.rank !== 1 || y.shape[0] !== n) {
+    throw new RangeError(`${estimator}: f must map samples [n, ...] to values [n] = [${n}], got shape ${formatShape(y.shape)}`);
+  }
+  return y;
+}
+
+/** Builds a Surrogate from per-sample scalars. */
+export function surrogateOf<State>(perSample: Tensor, values: Tensor, state: State): Surrogate<State> {
+  return { surrogate: mean(perSample), perSample, values: stopGradient(values), state };
+}
+
+// ---------------------------------------------------------------- estimateGradient
+
+export interface EstimateOptions<State> {
+  n?: number;
+  state?: State;
+  /** Also return ∂/∂state of the mean squared per-sample estimate (the variance objective). */
+  trainState?: boolean;
+}
+
+export interface GradientEstimate<State> {
+  /** The estimate: the mean over samples, one tensor per distribution parameter ({ logits } or { loc, scale }). */
+  gradient: Record<string, Tensor>;
+  /** Every per-sample estimate: [n, ...parameter shape] per parameter. */
+  perSample: Record<string, Tensor>;
+  /** Mean of f over the samples. */
+  value: number;
+  /** The state after the call. */
+  state: State;
+  /** ∂/∂state mean_i ‖ĝ_i‖², with trainState. */
+  stateGradient?: State;
+  /** mean_i ‖ĝ_i‖², with trainState. */
+  meanSquare?: number;
+}
+
+/**
+ * Runs an estimator and differentiates its surrogate with respect to the
+ * distribution's parameters, returning the estimate and every per-sample
+ * estimate (the parameters are tiled along the sample axis, so one backward
+ * pass gives them all). With `trainState`, also the gradient that trains the
+ * estimator's learned parts, from the same samples.
+ */
+export function estimateGradient<State>(
+  estimator: Estimator<State>,
+  dist: Dist,
+  f: SampleFunction,
+  rng: Rng,
+  options: EstimateOptions<State> = {},
+): GradientEstimate<State> {
+  const n = options.n ?? 1;
+  checkSamples(estimator.name, n, estimator.minSamples);
+  const params = paramsOf(dist);
+  const tiled = mapTree(params, (p) => broadcastTo(expandDims(stopGradient(p), 0), [n, ...p.shape]));
+  let result: Surrogate<State> | undefined;
+  const perSampleGrads = (state: State | undefined): Record<string, Tensor> =>
+    valueAndGrad((tp: Record<string, Tensor>) => {
+      result = estimator.surrogate(withParams(dist, tp), f, rng, { n, tiled: true, state });
+      return sum(result.perSample);
+    })(tiled).grad;
+
+  let perSample: Record<string, Tensor>;
+  let stateGradient: State | undefined;
+  let meanSquare: number | undefined;
+  if (options.trainState) {
+    if (options.state === undefined) throw new RangeError(`${estimator.name}: trainState needs a state (see the estimator's init)`);
+    let captured: Record<string, Tensor> = {};
+    const objective = valueAndGrad((state: State) => {
+      captured = perSampleGrads(state);
+      // mean over samples of the squared norm of each per-sample estimate
+      const squares = leaves(captured).map((g) => mean(sum(square(g), [...Array(g.rank).keys()].slice(1))));
+      return squares.reduce((a, b) => add(a, b));
+    });
+    const out = objective(options.state as State & Tree);
+    perSample = mapTree(captured, (g) => stopGradient(g));
+    stateGradient = out.grad as State;
+    meanSquare = out.value.item();
+  } else {
+    perSample = perSampleGrads(options.state);
+  }
+  const r = result as Surrogate<State>;
+  return {
+    gradient: mapTree(perSample, (g) => mean(g, 0)),
+    perSample,
+    value: mean(r.values).item(),
+    state: r.state,
+    stateGradient,
+    meanSquare,
+  };
+}

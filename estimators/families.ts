@@ -1,0 +1,152 @@
+// The distributions an estimator can be asked about, as plain descriptors
+// whose parameters are tensors anywhere in a graph, and the per-family
+// plumbing every estimator shares: drawing noise, turning noise into a
+// relaxed z and a hard sample b = H(z), and log p(b|θ) summed over the event.
+//
+// Shapes: a descriptor's parameters have the event shape E (logits [D] for D
+// Bernoullis, [K] or [D, K] for categoricals, loc/scale [D]); samples are
+// [n, ...E]. With `tiled`, parameters carry a leading axis of length n (one
+// copy per sample): estimateGradient passes them that way so that one
+// backward pass yields every per-sample estimate.
+
+import { Tensor, add, sub, mul, div, log, neg, square, sum, logSigmoid, logSoftmax, greater, argmax, oneHot, stopGradient, type Shape, formatShape } from '../autodiff/index.ts';
+import type { Rng } from '../lib/random.ts';
+
+export type Family = 'bernoulli' | 'categorical' | 'normal';
+
+/** b ∼ Bernoulli(σ(logits)), independently per coordinate. */
+export interface BernoulliDist {
+  readonly family: 'bernoulli';
+  readonly logits: Tensor;
+}
+
+/** b ∼ Categorical(softmax(logits)) along the last axis, as a one-hot vector. */
+export interface CategoricalDist {
+  readonly family: 'categorical';
+  readonly logits: Tensor;
+}
+
+/** x ∼ Normal(loc, scale²), independently per coordinate. */
+export interface NormalDist {
+  readonly family: 'normal';
+  readonly loc: Tensor;
+  readonly scale: Tensor;
+}
+
+export type Dist = BernoulliDist | CategoricalDist | NormalDist;
+
+/** Maps a batch of samples [n, ...E] to values [n]. Built from engine ops, so it can be differentiated. */
+export type SampleFunction = (x: Tensor) => Tensor;
+
+export const bernoulli = (logits: Tensor): BernoulliDist => ({ family: 'bernoulli', logits });
+export const categorical = (logits: Tensor): CategoricalDist => ({ family: 'categorical', logits });
+export const normal = (loc: Tensor, scale: Tensor): NormalDist => ({ family: 'normal', loc, scale });
+
+/** The distribution's parameters as a tree (what gradients are taken with respect to). */
+export function paramsOf(dist: Dist): Record<string, Tensor> {
+  return dist.family === 'normal' ? { loc: dist.loc, scale: dist.scale } : { logits: dist.logits };
+}
+
+/** The same family with other parameters (a tree like paramsOf's). */
+export function withParams(dist: Dist, params: Record<string, Tensor>): Dist {
+  return dist.family === 'normal' ? normal(params.loc, params.scale) : { family: dist.family, logits: params.logits };
+}
+
+function mainParam(dist: Dist): Tensor {
+  return dist.family === 'normal' ? dist.loc : dist.logits;
+}
+
+/** The event shape E: the parameters' shape, without the leading sample axis when tiled. */
+export function eventShape(dist: Dist, tiled = false): Shape {
+  const shape = mainParam(dist).shape;
+  return tiled ? shape.slice(1) : shape;
+}
+
+/** Checks that an estimator supports the family, with a message listing what it does support. */
+export function checkFamily(estimator: string, dist: Dist, families: readonly Family[]): void {
+  if (typeof dist !== 'object' || dist === null || !('family' in dist)) {
+    throw new TypeError(`${estimator}: expected a distribution descriptor such as categorical(logits), got ${String(dist)}`);
+  }
+  if (!families.includes(dist.family)) {
+    throw new RangeError(`${estimator}: does not support the ${dist.family} family; it supports ${families.join(', ')}`);
+  }
+  const p = mainParam(dist);
+  if (!(p instanceof Tensor)) throw new TypeError(`${estimator}: the ${dist.family} parameters must be Tensors`);
+  if (dist.family === 'categorical' && p.rank < 1) {
+    throw new RangeError(`${estimator}: categorical logits need a class axis, got shape ${formatShape(p.shape)}`);
+  }
+}
+
+export function checkSamples(estimator: string, n: number, min = 1): void {
+  if (!Number.isInteger(n) || n < min) throw new RangeError(`${estimator}: n must be an integer ≥ ${min}, got ${n}`);
+}
+
+// ---------------------------------------------------------------- noise, relaxed z and hard b
+
+/**
+ * Fresh noise for n samples: logistic for Bernoulli, Gumbel for categorical,
+ * standard normal for Normal. Shape [n, ...E].
+ */
+export function drawNoise(dist: Dist, rng: Rng, n: number, tiled = false): Tensor {
+  const shape = [n, ...eventShape(dist, tiled)];
+  if (dist.family === 'bernoulli') return rng.logistic(shape);
+  if (dist.family === 'categorical') return rng.gumbel(shape);
+  return rng.normal(shape);
+}
+
+/**
+ * The reparameterized sample z = T(θ, ε): logits + logistic noise for a
+ * Bernoulli, logSoftmax(logits) + Gumbel noise for a categorical,
+ * loc + scale·ε for a Normal. Differentiable in the parameters.
+ */
+export function perturb(dist: Dist, noise: Tensor): Tensor {
+  if (dist.family === 'bernoulli') return add(dist.logits, noise);
+  if (dist.family === 'categorical') return add(logSoftmax(dist.logits), noise);
+  return add(dist.loc, mul(dist.scale, noise));
+}
+
+/** b = H(z): [z > 0] for a Bernoulli, onehot(argmax z) for a categorical. A constant. */
+export function hard(family: Family, z: Tensor): Tensor {
+  const zc = stopGradient(z);
+  if (family === 'bernoulli') return greater(zc, 0);
+  if (family === 'categorical') return oneHot(argmax(zc, -1), zc.shape[zc.rank - 1]);
+  return zc;
+}
+
+/** Draws n hard samples [n, ...E] (no gradient). */
+export function sample(dist: Dist, rng: Rng, n: number, tiled = false): Tensor {
+  const noise = drawNoise(dist, rng, n, tiled);
+  return hard(dist.family, perturb(withParams(dist, mapStop(paramsOf(dist))), noise));
+}
+
+function mapStop(params: Record<string, Tensor>): Record<string, Tensor> {
+  const out: Record<string, Tensor> = {};
+  for (const k of Object.keys(params)) out[k] = stopGradient(params[k]);
+  return out;
+}
+
+// ---------------------------------------------------------------- log-probabilities
+
+/** Sums every axis but the first: [n, ...] → [n]. */
+export function sumEvent(x: Tensor): Tensor {
+  if (x.rank <= 1) return x;
+  return sum(x, [...Array(x.rank - 1).keys()].map((a) => a + 1));
+}
+
+const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
+
+/**
+ * log p(x|θ) of samples [n, ...E], summed over the event: [n]. Written in
+ * logits (log-sigmoid, log-softmax), so it is finite for any finite logits.
+ */
+export function logProb(dist: Dist, x: Tensor): Tensor {
+  if (dist.family === 'bernoulli') {
+    // b log σ(l) + (1 − b) log σ(−l)
+    const l = dist.logits;
+    return sumEvent(add(mul(x, logSigmoid(l)), mul(sub(1, x), logSigmoid(neg(l)))));
+  }
+  if (dist.family === 'categorical') return sumEvent(mul(x, logSoftmax(dist.logits)));
+  // −(x − μ)²/(2σ²) − log σ − ½ log 2π
+  const z = div(sub(x, dist.loc), dist.scale);
+  return sumEvent(sub(neg(add(mul(square(z), 0.5), log(dist.scale))), HALF_LOG_2PI));
+}
