@@ -2,20 +2,31 @@
 // same sequence in every JavaScript runtime.
 //
 // The core is xoshiro128** (Blackman & Vigna 2018), 128 bits of state in four
-// 32-bit words, seeded through splitmix32 so that nearby seeds give unrelated
-// streams. It uses only 32-bit integer arithmetic (Math.imul, >>>), which
-// every engine implements identically. A double is made from two outputs (53
-// random bits) and shifted by half a step, so uniforms lie in the open
-// interval (0, 1): never exactly 0 or 1, and −log(−log u) is always finite.
+// 32-bit words, seeded through MurmurHash3's fmix32 so that nearby seeds give
+// unrelated streams. It uses only 32-bit integer arithmetic (Math.imul, >>>),
+// which every engine implements identically. A double is made from two outputs (52
+// random bits k) as u = (k + ½)·2⁻⁵², so uniforms lie in the open interval
+// (0, 1), from 2⁻⁵³ to 1 − 2⁻⁵³: never exactly 0 or 1, and −log(−log u) is
+// always finite. (With 53 bits, k + ½ is not representable once k ≥ 2⁵², and
+// k = 2⁵³ − 1 would round to exactly 1.) Every u and 1 − u lie on the grid.
 
 import { Tensor, sizeOf, formatShape, type Shape } from '../autodiff/index.ts';
 
-const TWO_POW_53 = 9007199254740992;
+const TWO_POW_52 = 4503599627370496;
 
 /** splitmix32: one step of a 32-bit mixing sequence, used only for seeding. */
 function splitmix32(state: { s: number }): number {
   state.s = (state.s + 0x9e3779b9) | 0;
-  let z = state.s;
+  return fmix32(state.s);
+}
+
+/**
+ * MurmurHash3's finalizer: a bijection of 32-bit words in which every input
+ * bit flips each output bit with probability about ½ (xor-shifts and
+ * multiplications by odd constants are each invertible).
+ */
+function fmix32(x: number): number {
+  let z = x | 0;
   z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
   z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
   return (z ^ (z >>> 16)) >>> 0;
@@ -55,11 +66,11 @@ export class Rng {
     return result;
   }
 
-  /** A uniform number in the open interval (0, 1), on a grid of step 2⁻⁵³ offset by half a step. */
+  /** A uniform number in the open interval (0, 1): (k + ½)·2⁻⁵² for a uniform 52-bit integer k. */
   next(): number {
-    const hi = this.uint32() >>> 5; // 27 bits
+    const hi = this.uint32() >>> 6; // 26 bits
     const lo = this.uint32() >>> 6; // 26 bits
-    return (hi * 67108864 + lo + 0.5) / TWO_POW_53;
+    return (hi * 67108864 + lo + 0.5) / TWO_POW_52; // k + ½ < 2⁵³ is exact
   }
 
   /**
@@ -178,11 +189,25 @@ function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
 
-/** A generator seeded by any finite number (integers up to 2⁵³ are all distinct seeds). */
+/**
+ * A generator seeded by an integer; every safe integer (|seed| ≤ 2⁵³ − 1) is
+ * a distinct seed. Fractions are refused: they would silently share the
+ * stream of their integer part.
+ */
 export function rng(seed: number): Rng {
-  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new RangeError(`rng: seed must be a finite number, got ${String(seed)}`);
+  if (typeof seed !== 'number') throw new TypeError(`rng: seed must be a number, got ${typeof seed}`);
+  if (!Number.isSafeInteger(seed)) {
+    throw new RangeError(`rng: seed must be an integer with |seed| ≤ 2^53 − 1, got ${seed}; round it, e.g. rng(Math.floor(seed))`);
+  }
   const lo = seed >>> 0;
   const hi = Math.floor(seed / 4294967296) >>> 0;
-  const state = { s: lo ^ Math.imul(hi, 0x27d4eb2d) };
-  return new Rng(splitmix32(state), splitmix32(state), splitmix32(state), splitmix32(state) ^ hi);
+  // Two Feistel rounds of fmix32 make (lo, hi) ↦ (a, b) a bijection (each
+  // round is invertible given the other word), so distinct seeds give
+  // distinct states, and both halves of the seed reach the first output,
+  // which depends on b alone. c and d are further hashes of (a, b).
+  const a = fmix32(lo ^ fmix32(hi + 0x9e3779b9));
+  const b = fmix32(hi ^ fmix32(a + 0x7f4a7c15));
+  const c = fmix32(a ^ fmix32(b + 0x632be5ab));
+  const d = fmix32(b ^ fmix32(c + 0x85a308d3));
+  return new Rng(a, b, c, d);
 }
