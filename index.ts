@@ -11,3 +11,5 @@ export { reinforce, reinforceNone, reinforceMovingAverage, reinforceLoo, reinfor
 export type { ReinforceOptions, ReinforceState, BaselineKind } from './estimators/reinforce.ts';
 export { checkUnbiased } from './estimators/check.ts';
 export type { CheckProblem, CheckOptions, CheckResult, CoordinateCheck } from './estimators/check.ts';
+export { gumbelMax, gumbelTopK, truncatedGumbel, exponentialRace, conditionalLogistic, conditionalGumbel } from './lib/gumbel.ts';
+export type { GumbelMaxResult, GumbelTopKResult, ExponentialRaceResult } from './lib/gumbel.ts';
