@@ -9,7 +9,7 @@
 // copy per sample): estimateGradient passes them that way so that one
 // backward pass yields every per-sample estimate.
 
-import { Tensor, add, sub, mul, div, log, neg, square, sum, logSigmoid, logSoftmax, greater, argmax, oneHot, stopGradient, type Shape, formatShape } from '../autodiff/index.ts';
+import { Tensor, add, sub, mul, div, exp, log, neg, square, sum, sigmoid, softmax, logSigmoid, logSoftmax, greater, argmax, oneHot, stopGradient, type Shape, formatShape } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
 
 export type Family = 'bernoulli' | 'categorical' | 'normal';
@@ -125,6 +125,18 @@ function mapStop(params: Record<string, Tensor>): Record<string, Tensor> {
   return out;
 }
 
+/**
+ * The relaxation σ_λ(z) of the hard sample: sigmoid(z/λ) for a Bernoulli,
+ * softmax(z/λ) over the classes for a categorical. As λ → 0 it tends to H(z).
+ * λ → `temperature` (a number, or a tensor when it is learned).
+ */
+export function relaxed(family: Family, z: Tensor, temperature: Tensor | number): Tensor {
+  const scaled = div(z, temperature);
+  if (family === 'bernoulli') return sigmoid(scaled);
+  if (family === 'categorical') return softmax(scaled, -1);
+  throw new RangeError(`relaxed: the ${family} family has no discrete sample to relax`);
+}
+
 // ---------------------------------------------------------------- log-probabilities
 
 /** Sums every axis but the first: [n, ...] → [n]. */
@@ -149,4 +161,23 @@ export function logProb(dist: Dist, x: Tensor): Tensor {
   // −(x − μ)²/(2σ²) − log σ − ½ log 2π
   const z = div(sub(x, dist.loc), dist.scale);
   return sumEvent(sub(neg(add(mul(square(z), 0.5), log(dist.scale))), HALF_LOG_2PI));
+}
+
+/**
+ * log p(z|θ) of the continuous, reparameterized samples z = T(θ, ε) [n, ...E],
+ * summed over the event: [n]. For a Bernoulli z − logits is standard
+ * logistic, log p = log σ(x) + log σ(−x) with x = z − logits; for a
+ * categorical each z_k − log θ_k is standard Gumbel, log p = −x − e^{−x};
+ * for a Normal, z is the sample itself.
+ */
+export function logDensity(dist: Dist, z: Tensor): Tensor {
+  if (dist.family === 'bernoulli') {
+    const x = sub(z, dist.logits);
+    return sumEvent(add(logSigmoid(x), logSigmoid(neg(x))));
+  }
+  if (dist.family === 'categorical') {
+    const x = sub(z, logSoftmax(dist.logits));
+    return sumEvent(neg(add(x, exp(neg(x)))));
+  }
+  return logProb(dist, z);
 }
