@@ -11,5 +11,18 @@ export { reinforce, reinforceNone, reinforceMovingAverage, reinforceLoo, reinfor
 export type { ReinforceOptions, ReinforceState, BaselineKind } from './estimators/reinforce.ts';
 export { checkUnbiased } from './estimators/check.ts';
 export type { CheckProblem, CheckOptions, CheckResult, CoordinateCheck } from './estimators/check.ts';
+export { MAX_OUTCOMES, MAX_SUPPORT_ELEMENTS, canEnumerate, enumerateBernoulli, enumerateCategorical, enumerateCategoricals, enumerateSubsets, enumerateSupport, logProbTable, scoreTable, exactExpectation, exactGradient, exactHessian, exactMoments, exactReinforceMoments, categoricalTableGradient, bernoulliTableGradient } from './lib/exact.ts';
+export type { DiscreteFamily, ExactMoments } from './lib/exact.ts';
+export { tableFunction, quadraticFunction } from './lib/functions.ts';
+export type { TableFunction, QuadraticFunction, TestFunction, TableOptions } from './lib/functions.ts';
+export { parseProblem, ProblemError } from './lib/problem.ts';
+export type { Problem, DiscreteProblem, NormalProblem, ProblemFamily, LogitParams, NormalParams, ExactSolution } from './lib/problem.ts';
+export { Bernoulli, Categorical, Normal, Gumbel, Exponential, RelaxedBernoulli, RelaxedCategorical } from './lib/distributions.ts';
+export type { Distribution } from './lib/distributions.ts';
 export { gumbelMax, gumbelTopK, truncatedGumbel, exponentialRace, conditionalLogistic, conditionalGumbel } from './lib/gumbel.ts';
 export type { GumbelMaxResult, GumbelTopKResult, ExponentialRaceResult } from './lib/gumbel.ts';
+export { sgd, adam } from './lib/optim.ts';
+export type { Optimizer, SgdOptions, SgdState, AdamOptions, AdamState, LearningRate } from './lib/optim.ts';
+export { initMlp, applyMlp, mlpFromArrays, mlpToArrays, mlpSizes } from './lib/mlp.ts';
+export type { MlpParams, MlpLayer, MlpInitOptions, MlpApplyOptions, Activation, MlpInit } from './lib/mlp.ts';
+export { ScriptedRng } from './lib/random.ts';

@@ -158,6 +158,45 @@ export class Rng {
     return new Tensor(data, [...shape]);
   }
 
+  /**
+   * Weibulls with the given scale λ and concentration (shape) k, by inversion:
+   * x = λ (−log u)^{1/k}, so P(x ≤ t) = 1 − exp(−(t/λ)^k). With λ = √2 and
+   * k = 2 this is the Rayleigh law of the Gaussian mean's measure-valued
+   * derivative (Mohamed et al. 2020, Table 1).
+   */
+  weibull(shape: Shape, scale = 1, concentration = 1): Tensor {
+    checkShape('weibull', shape);
+    if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`weibull: scale must be positive and finite, got ${scale}`);
+    if (!(concentration > 0) || !Number.isFinite(concentration)) {
+      throw new RangeError(`weibull: concentration must be positive and finite, got ${concentration}`);
+    }
+    const data = new Float64Array(sizeOf(shape));
+    for (let i = 0; i < data.length; i++) data[i] = scale * Math.pow(-Math.log(this.next()), 1 / concentration);
+    return new Tensor(data, [...shape]);
+  }
+
+  /**
+   * Double-sided Maxwells, density (x − loc)² / scale² · N(x; loc, scale²):
+   * loc + scale · s · R with s a fair sign and R = √(χ²₃) a Maxwell, built as
+   * χ²₃ = −2 log u + z² (an Exp(½) for two degrees of freedom plus a squared
+   * normal for the third). The Gaussian scale's measure-valued derivative
+   * (Mohamed et al. 2020, Table 1).
+   */
+  doubleSidedMaxwell(shape: Shape, loc = 0, scale = 1): Tensor {
+    checkShape('doubleSidedMaxwell', shape);
+    if (!Number.isFinite(loc)) throw new RangeError(`doubleSidedMaxwell: loc must be finite, got ${loc}`);
+    if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError(`doubleSidedMaxwell: scale must be positive and finite, got ${scale}`);
+    const size = sizeOf(shape);
+    const z = this.fillNormal(new Float64Array(size));
+    const data = new Float64Array(size);
+    for (let i = 0; i < size; i++) {
+      const radius = Math.sqrt(-2 * Math.log(this.next()) + z[i] * z[i]);
+      const sign = this.next() < 0.5 ? -1 : 1;
+      data[i] = loc + scale * sign * radius;
+    }
+    return new Tensor(data, [...shape]);
+  }
+
   /** Integers uniform on low ≤ k < high. */
   integers(shape: Shape, low: number, high: number): Tensor {
     checkShape('integers', shape);
@@ -210,4 +249,41 @@ export function rng(seed: number): Rng {
   const c = fmix32(a ^ fmix32(b + 0x632be5ab));
   const d = fmix32(b ^ fmix32(c + 0x85a308d3));
   return new Rng(a, b, c, d);
+}
+
+/**
+ * A generator that replays given uniforms instead of drawing them: every
+ * sampler is a function of `next()`, so scripting the uniforms fixes the
+ * noise of any estimator exactly. For common random numbers, quadrature over
+ * the noise, and reproducing another implementation's fixed-noise numbers.
+ * Throws when the script runs out; split() is not available.
+ */
+export class ScriptedRng extends Rng {
+  private readonly script: Float64Array;
+  private at = 0;
+
+  constructor(uniforms: ArrayLike<number>) {
+    super(1, 0, 0, 0);
+    this.script = Float64Array.from(uniforms);
+    for (let i = 0; i < this.script.length; i++) {
+      const u = this.script[i];
+      if (!(u > 0 && u < 1)) throw new RangeError(`ScriptedRng: uniforms must lie in the open interval (0, 1), got ${u} at index ${i}`);
+    }
+  }
+
+  /** How many scripted uniforms are left. */
+  get remaining(): number {
+    return this.script.length - this.at;
+  }
+
+  next(): number {
+    if (this.at >= this.script.length) {
+      throw new RangeError(`ScriptedRng: the script of ${this.script.length} uniforms is used up; give more`);
+    }
+    return this.script[this.at++];
+  }
+
+  uint32(): number {
+    throw new TypeError('ScriptedRng: replays uniforms only; split, fork and uint32 are not available');
+  }
 }
