@@ -26,3 +26,9 @@ export type { Optimizer, SgdOptions, SgdState, AdamOptions, AdamState, LearningR
 export { initMlp, applyMlp, mlpFromArrays, mlpToArrays, mlpSizes } from './lib/mlp.ts';
 export type { MlpParams, MlpLayer, MlpInitOptions, MlpApplyOptions, Activation, MlpInit } from './lib/mlp.ts';
 export { ScriptedRng } from './lib/random.ts';
+export { MAX_OUTCOMES, MAX_SUPPORT_ELEMENTS, canEnumerate, enumerateBernoulli, enumerateCategorical, enumerateCategoricals, enumerateSubsets, enumerateSupport, logProbTable, scoreTable, exactExpectation, exactGradient, exactHessian, exactMoments, exactReinforceMoments, categoricalTableGradient, bernoulliTableGradient } from './lib/exact.ts';
+export type { DiscreteFamily, ExactMoments } from './lib/exact.ts';
+export { tableFunction, quadraticFunction } from './lib/functions.ts';
+export type { TableFunction, QuadraticFunction, TestFunction, TableOptions } from './lib/functions.ts';
+export { parseProblem, ProblemError } from './lib/problem.ts';
+export type { Problem, DiscreteProblem, NormalProblem, ProblemFamily, LogitParams, NormalParams, ExactSolution } from './lib/problem.ts';

@@ -86,7 +86,8 @@ export function checkUnbiased<State>(estimator: Estimator<State>, problem: Check
 
   const iid = estimator.iidSamples;
   const perCall = iid ? Math.min(CHUNK, samples) : Math.max(options.n ?? estimator.minSamples, estimator.minSamples, 2);
-  if (samples < perCall * 2) throw new RangeError(`checkUnbiased: ${samples} samples are too few (need at least ${perCall * 2})`);
+  const fewest = iid ? 2 : perCall * 2; // at least two units, so that a variance exists
+  if (samples < fewest) throw new RangeError(`checkUnbiased: ${samples} samples are too few (need at least ${fewest})`);
   let drawn = 0;
   while (drawn < samples) {
     const n = iid ? Math.min(perCall, samples - drawn) : perCall;
