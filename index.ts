@@ -26,9 +26,8 @@ export type { Optimizer, SgdOptions, SgdState, AdamOptions, AdamState, LearningR
 export { initMlp, applyMlp, mlpFromArrays, mlpToArrays, mlpSizes } from './lib/mlp.ts';
 export type { MlpParams, MlpLayer, MlpInitOptions, MlpApplyOptions, Activation, MlpInit } from './lib/mlp.ts';
 export { ScriptedRng } from './lib/random.ts';
-export { MAX_OUTCOMES, MAX_SUPPORT_ELEMENTS, canEnumerate, enumerateBernoulli, enumerateCategorical, enumerateCategoricals, enumerateSubsets, enumerateSupport, logProbTable, scoreTable, exactExpectation, exactGradient, exactHessian, exactMoments, exactReinforceMoments, categoricalTableGradient, bernoulliTableGradient } from './lib/exact.ts';
-export type { DiscreteFamily, ExactMoments } from './lib/exact.ts';
-export { tableFunction, quadraticFunction } from './lib/functions.ts';
-export type { TableFunction, QuadraticFunction, TestFunction, TableOptions } from './lib/functions.ts';
-export { parseProblem, ProblemError } from './lib/problem.ts';
-export type { Problem, DiscreteProblem, NormalProblem, ProblemFamily, LogitParams, NormalParams, ExactSolution } from './lib/problem.ts';
+export { gaussLegendre, unitRule, productRule } from './lib/quadrature.ts';
+export { quadratureMoments } from './estimators/variance.ts';
+export type { QuadratureOptions, QuadratureMoments } from './estimators/variance.ts';
+export { rebar, relax, dlax, lax, initRelaxState, initRebarState, rebarEstimator, relaxEstimator, dlaxEstimator, laxEstimator } from './estimators/relax.ts';
+export type { RelaxState, RelaxInit, RelaxOptions } from './estimators/relax.ts';

@@ -11,7 +11,7 @@
 // the gradient that trains them: ∂/∂φ mean_i ‖ĝ_i‖², the single-sample
 // variance objective of Grathwohl et al. 2018, a gradient of a gradient.
 
-import { Tensor, add, mean, sum, square, broadcastTo, expandDims, stopGradient, valueAndGrad, mapTree, leaves, formatShape, type Tree } from '../autodiff/index.ts';
+import { Tensor, add, mul, reshape, mean, sum, square, broadcastTo, expandDims, stopGradient, valueAndGrad, mapTree, leaves, formatShape, type Tree } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
 import { paramsOf, withParams, checkSamples, type Dist, type Family, type SampleFunction } from './families.ts';
 
@@ -79,10 +79,15 @@ export interface EstimateOptions<State> {
   state?: State;
   /** Also return ∂/∂state of the mean squared per-sample estimate (the variance objective). */
   trainState?: boolean;
+  /**
+   * Weights of the samples, [n] summing to 1 (default 1/n each): quadrature
+   * weights when the noise is a grid rather than random (estimators/variance.ts).
+   */
+  weights?: Tensor;
 }
 
 export interface GradientEstimate<State> {
-  /** The estimate: the mean over samples, one tensor per distribution parameter ({ logits } or { loc, scale }). */
+  /** The estimate: the (weighted) mean over samples, one tensor per distribution parameter ({ logits } or { loc, scale }). */
   gradient: Record<string, Tensor>;
   /** Every per-sample estimate: [n, ...parameter shape] per parameter. */
   perSample: Record<string, Tensor>;
@@ -90,9 +95,9 @@ export interface GradientEstimate<State> {
   value: number;
   /** The state after the call. */
   state: State;
-  /** ∂/∂state mean_i ‖ĝ_i‖², with trainState. */
+  /** ∂/∂state mean_i ‖ĝ_i‖² (weighted with `weights`), with trainState. */
   stateGradient?: State;
-  /** mean_i ‖ĝ_i‖², with trainState. */
+  /** mean_i ‖ĝ_i‖² (weighted with `weights`), with trainState. */
   meanSquare?: number;
 }
 
@@ -112,6 +117,13 @@ export function estimateGradient<State>(
 ): GradientEstimate<State> {
   const n = options.n ?? 1;
   checkSamples(estimator.name, n, estimator.minSamples);
+  const weights = options.weights;
+  if (weights !== undefined && (weights.rank !== 1 || weights.shape[0] !== n)) {
+    throw new RangeError(`${estimator.name}: weights must have shape [${n}], got ${formatShape(weights.shape)}`);
+  }
+  // Σ_i w_i x_i over the sample axis, or the plain mean.
+  const average = (x: Tensor): Tensor =>
+    weights === undefined ? mean(x, 0) : sum(mul(reshape(weights, [n, ...x.shape.slice(1).map(() => 1)]), x), 0);
   const params = paramsOf(dist);
   const tiled = mapTree(params, (p) => broadcastTo(expandDims(stopGradient(p), 0), [n, ...p.shape]));
   let result: Surrogate<State> | undefined;
@@ -130,7 +142,7 @@ export function estimateGradient<State>(
     const objective = valueAndGrad((state: State) => {
       captured = perSampleGrads(state);
       // mean over samples of the squared norm of each per-sample estimate
-      const squares = leaves(captured).map((g) => mean(sum(square(g), [...Array(g.rank).keys()].slice(1))));
+      const squares = leaves(captured).map((g) => average(sum(square(g), [...Array(g.rank).keys()].slice(1))));
       return squares.reduce((a, b) => add(a, b));
     });
     const out = objective(options.state as State & Tree);
@@ -142,9 +154,9 @@ export function estimateGradient<State>(
   }
   const r = result as Surrogate<State>;
   return {
-    gradient: mapTree(perSample, (g) => mean(g, 0)),
+    gradient: mapTree(perSample, (g) => average(g)),
     perSample,
-    value: mean(r.values).item(),
+    value: average(r.values).item(),
     state: r.state,
     stateGradient,
     meanSquare,
