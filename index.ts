@@ -31,3 +31,5 @@ export { quadratureMoments } from './estimators/variance.ts';
 export type { QuadratureOptions, QuadratureMoments } from './estimators/variance.ts';
 export { rebar, relax, dlax, lax, initRelaxState, initRebarState, rebarEstimator, relaxEstimator, dlaxEstimator, laxEstimator } from './estimators/relax.ts';
 export type { RelaxState, RelaxInit, RelaxOptions } from './estimators/relax.ts';
+export { pathwise, pathwiseEstimator, reparameterizations } from './estimators/pathwise.ts';
+export type { Reparameterization } from './estimators/pathwise.ts';
