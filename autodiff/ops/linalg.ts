@@ -13,70 +13,112 @@ import { sum } from './reduce.ts';
 import { reshape, sumToShape } from './shape.ts';
 
 // ---------------------------------------------------------------- kernels
-// Row-major. A(i, p) sits at aOff + i·sI + p·sP, so one kernel covers A and
-// Aᵀ. The i-p-j order streams rows of B and C; four values of p at a time
-// quarter the loads and stores of C; blocks of KB rows of B stay in cache.
+// One strided kernel computes every product: A(i, p) sits at
+// A[aOff + i·sAi + p·sAp] and B(p, j) at B[bOff + p·sBp + j·sBj], so a
+// transposed operand is only a swap of its two strides and is never copied.
+// C is row-major [m, n] and is overwritten.
+//
+// The work is cut into 4×4 tiles of C. Each tile keeps its 16 sums in local
+// variables through the whole p loop: per step it loads 4 values of A and 4
+// of B for 16 multiply-adds, where a row-at-a-time loop loads and stores C
+// at every step. Rows and columns left over when m or n is not a multiple of
+// 4 take 1×4 tiles and single dot products. An outer product (k = 1) writes
+// C row by row instead: there the stores are the whole cost.
 
-const KB = 64;
-
-function gemmRowsOfB(
-  A: Float64Array, aOff: number, sI: number, sP: number,
-  B: Float64Array, bOff: number,
+function gemm(
+  A: Float64Array, aOff: number, sAi: number, sAp: number,
+  B: Float64Array, bOff: number, sBp: number, sBj: number,
   C: Float64Array, cOff: number,
   m: number, k: number, n: number,
 ): void {
-  for (let p0 = 0; p0 < k; p0 += KB) {
-    const p1 = Math.min(p0 + KB, k);
-    for (let i = 0; i < m; i++) {
-      const ci = cOff + i * n;
-      const ai = aOff + i * sI;
-      let p = p0;
-      for (; p + 3 < p1; p += 4) {
-        const a0 = A[ai + p * sP];
-        const a1 = A[ai + (p + 1) * sP];
-        const a2 = A[ai + (p + 2) * sP];
-        const a3 = A[ai + (p + 3) * sP];
-        const b0 = bOff + p * n;
-        const b1 = b0 + n;
-        const b2 = b1 + n;
-        const b3 = b2 + n;
-        for (let j = 0; j < n; j++) {
-          C[ci + j] += a0 * B[b0 + j] + a1 * B[b1 + j] + a2 * B[b2 + j] + a3 * B[b3 + j];
-        }
-      }
-      for (; p < p1; p++) {
-        const a = A[ai + p * sP];
-        const bp = bOff + p * n;
-        for (let j = 0; j < n; j++) C[ci + j] += a * B[bp + j];
-      }
-    }
+  if (k === 1) {
+    outerKernel(A, aOff, sAi, B, bOff, sBj, C, cOff, m, n);
+    return;
+  }
+  const m4 = m - (m % 4);
+  const n4 = n - (n % 4);
+  // Columns outside, rows inside: the 4 columns of B that a tile reads stay
+  // in cache while every row of A passes them.
+  for (let j = 0; j < n4; j += 4) {
+    const b = bOff + j * sBj;
+    for (let i = 0; i < m4; i += 4) tile4x4(A, aOff + i * sAi, sAi, sAp, B, b, sBp, sBj, C, cOff + i * n + j, n, k);
+    for (let i = m4; i < m; i++) tile1x4(A, aOff + i * sAi, sAp, B, b, sBp, sBj, C, cOff + i * n + j, k);
+  }
+  for (let j = n4; j < n; j++) {
+    for (let i = 0; i < m; i++) C[cOff + i * n + j] = dotKernel(A, aOff + i * sAi, sAp, B, bOff + j * sBj, sBp, k);
   }
 }
 
-// C = A Bᵀ with B stored [n, k]: each C(i, j) is a dot product of two rows.
-function gemmRowDots(
-  A: Float64Array, aOff: number,
-  B: Float64Array, bOff: number,
-  C: Float64Array, cOff: number,
-  m: number, k: number, n: number,
+// C(i..i+3, j..j+3) = Σ_p A(i.., p) B(p, j..), with a and b pointing at A(i, 0) and B(0, j).
+function tile4x4(
+  A: Float64Array, a: number, sAi: number, sAp: number,
+  B: Float64Array, b: number, sBp: number, sBj: number,
+  C: Float64Array, c: number, n: number, k: number,
 ): void {
+  let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
+  let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+  let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
+  let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+  const a1 = sAi, a2 = 2 * sAi, a3 = 3 * sAi;
+  const b1 = sBj, b2 = 2 * sBj, b3 = 3 * sBj;
+  for (let p = 0; p < k; p++) {
+    const x0 = A[a], x1 = A[a + a1], x2 = A[a + a2], x3 = A[a + a3];
+    const y0 = B[b], y1 = B[b + b1], y2 = B[b + b2], y3 = B[b + b3];
+    c00 += x0 * y0; c01 += x0 * y1; c02 += x0 * y2; c03 += x0 * y3;
+    c10 += x1 * y0; c11 += x1 * y1; c12 += x1 * y2; c13 += x1 * y3;
+    c20 += x2 * y0; c21 += x2 * y1; c22 += x2 * y2; c23 += x2 * y3;
+    c30 += x3 * y0; c31 += x3 * y1; c32 += x3 * y2; c33 += x3 * y3;
+    a += sAp;
+    b += sBp;
+  }
+  C[c] = c00; C[c + 1] = c01; C[c + 2] = c02; C[c + 3] = c03;
+  c += n;
+  C[c] = c10; C[c + 1] = c11; C[c + 2] = c12; C[c + 3] = c13;
+  c += n;
+  C[c] = c20; C[c + 1] = c21; C[c + 2] = c22; C[c + 3] = c23;
+  c += n;
+  C[c] = c30; C[c + 1] = c31; C[c + 2] = c32; C[c + 3] = c33;
+}
+
+// One row of C against 4 columns: C(i, j..j+3).
+function tile1x4(
+  A: Float64Array, a: number, sAp: number,
+  B: Float64Array, b: number, sBp: number, sBj: number,
+  C: Float64Array, c: number, k: number,
+): void {
+  let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+  const b1 = sBj, b2 = 2 * sBj, b3 = 3 * sBj;
+  for (let p = 0; p < k; p++) {
+    const x = A[a];
+    c0 += x * B[b];
+    c1 += x * B[b + b1];
+    c2 += x * B[b + b2];
+    c3 += x * B[b + b3];
+    a += sAp;
+    b += sBp;
+  }
+  C[c] = c0; C[c + 1] = c1; C[c + 2] = c2; C[c + 3] = c3;
+}
+
+function dotKernel(A: Float64Array, a: number, sAp: number, B: Float64Array, b: number, sBp: number, k: number): number {
+  let s = 0;
+  for (let p = 0; p < k; p++) {
+    s += A[a] * B[b];
+    a += sAp;
+    b += sBp;
+  }
+  return s;
+}
+
+// k = 1: C(i, j) = A(i, 0) B(0, j), one row of C at a time.
+function outerKernel(A: Float64Array, aOff: number, sAi: number, B: Float64Array, bOff: number, sBj: number, C: Float64Array, cOff: number, m: number, n: number): void {
   for (let i = 0; i < m; i++) {
-    const ai = aOff + i * k;
-    for (let j = 0; j < n; j++) {
-      const bj = bOff + j * k;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      let p = 0;
-      for (; p + 3 < k; p += 4) {
-        s0 += A[ai + p] * B[bj + p];
-        s1 += A[ai + p + 1] * B[bj + p + 1];
-        s2 += A[ai + p + 2] * B[bj + p + 2];
-        s3 += A[ai + p + 3] * B[bj + p + 3];
-      }
-      for (; p < k; p++) s0 += A[ai + p] * B[bj + p];
-      C[cOff + i * n + j] = s0 + s1 + s2 + s3;
+    const x = A[aOff + i * sAi];
+    const c = cOff + i * n;
+    if (sBj === 1) {
+      for (let j = 0; j < n; j++) C[c + j] = x * B[bOff + j];
+    } else {
+      for (let j = 0; j < n; j++) C[c + j] = x * B[bOff + j * sBj];
     }
   }
 }
@@ -129,15 +171,8 @@ export function matmulT(a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor 
     const aOff = t * aStep;
     const bOff = t * bStep;
     const cOff = t * m * n;
-    if (!tb) {
-      gemmRowsOfB(a.data, aOff, ta ? 1 : k, ta ? m : 1, b.data, bOff, C, cOff, m, k, n);
-    } else if (!ta) {
-      gemmRowDots(a.data, aOff, b.data, bOff, C, cOff, m, k, n);
-    } else {
-      // Aᵀ Bᵀ: rare (second order of a doubly transposed product); copy B once.
-      const bt = transposeCopy(b.data, bOff, n, k);
-      gemmRowsOfB(a.data, aOff, 1, m, bt, 0, C, cOff, m, k, n);
-    }
+    // op(A)(i, p): A[i, p] has strides (k, 1); Aᵀ, stored [k, m], has (1, m). Likewise for B.
+    gemm(a.data, aOff, ta ? 1 : k, ta ? m : 1, b.data, bOff, tb ? 1 : n, tb ? k : 1, C, cOff, m, k, n);
   }
   const out = new Tensor(C, batched ? [batch, m, n] : [m, n]);
   if (!isRecording()) return out;
