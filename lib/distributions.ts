@@ -22,8 +22,8 @@
 // The relaxed densities (Maddison, Mnih & Teh 2017, "The Concrete
 // Distribution"; Jang, Gu & Poole 2017, "Categorical Reparameterization with
 // Gumbel-Softmax") are computed in log space. At low temperature a sample
-// σ(t) or softmax(s) rounds to exactly 0 or 1 for moderate t (τ = 0.05 and
-// l + L > 1.9 already give y = 1.0), and evaluating the density from y then
+// σ(t) or softmax(s) rounds to exactly 0 or 1 for moderate t (at τ = 0.05,
+// l + L > 1.84 already gives y = 1.0), and evaluating the density from y then
 // takes log 0; other libraries return −inf or NaN there. Here:
 //   - rsampleLogits gives the log-space sample (t, or s) and logProbLogits the
 //     density of y at σ(t) (softmax(s)) computed from it: log y = logσ(t),
@@ -74,12 +74,12 @@ function asParam(owner: string, name: string, x: unknown): Tensor {
   throw new TypeError(`${owner}: ${name} must be a Tensor or a number, got ${x === null ? 'null' : Array.isArray(x) ? 'an array' : typeof x}; wrap it with tensor(…)`);
 }
 
-function checkFinite(owner: string, name: string, t: Tensor): void {
+const LOGIT_HINT = 'make an outcome negligible with a large finite logit such as -1e4, not -Infinity';
+
+function checkFinite(owner: string, name: string, t: Tensor, hint = LOGIT_HINT): void {
   const d = t.data;
   for (let i = 0; i < d.length; i++) {
-    if (!Number.isFinite(d[i])) {
-      throw new RangeError(`${owner}: ${name} must be finite, got ${d[i]}${located(t, i)}; a class can be made negligible with a large negative finite logit such as -1e4`);
-    }
+    if (!Number.isFinite(d[i])) throw new RangeError(`${owner}: ${name} must be finite, got ${d[i]}${located(t, i)}; ${hint}`);
   }
 }
 
@@ -311,7 +311,7 @@ export class Normal implements Distribution {
   constructor(loc: Tensor | number, scale: Tensor | number) {
     this.loc = asParam('Normal', 'loc', loc);
     this.scale = asParam('Normal', 'scale', scale);
-    checkFinite('Normal', 'loc', this.loc);
+    checkFinite('Normal', 'loc', this.loc, 'pass a finite mean');
     checkPositive('Normal', 'scale', this.scale, 'pass a standard deviation, e.g. exp(logScale) or softplus(raw)');
     this.batchShape = batchOf('Normal', this.loc.shape, this.scale.shape);
   }
@@ -368,7 +368,7 @@ export class Gumbel implements Distribution {
   constructor(loc: Tensor | number, scale: Tensor | number) {
     this.loc = asParam('Gumbel', 'loc', loc);
     this.scale = asParam('Gumbel', 'scale', scale);
-    checkFinite('Gumbel', 'loc', this.loc);
+    checkFinite('Gumbel', 'loc', this.loc, 'pass a finite location');
     checkPositive('Gumbel', 'scale', this.scale, 'pass a positive scale β, e.g. exp(logScale)');
     this.batchShape = batchOf('Gumbel', this.loc.shape, this.scale.shape);
   }
@@ -546,7 +546,7 @@ export class RelaxedBernoulli implements Distribution {
    */
   logProbLogits(t: Tensor | number): Tensor {
     const v = asValue('RelaxedBernoulli.logProbLogits', t, this.batchShape, 't');
-    checkFinite('RelaxedBernoulli.logProbLogits', 't', v);
+    checkFinite('RelaxedBernoulli.logProbLogits', 't', v, 'pass the log-space sample from rsampleLogits');
     return this.density(v, logSigmoid(v), logSigmoid(neg(v)));
   }
 
@@ -649,7 +649,7 @@ export class RelaxedCategorical implements Distribution {
   logProbLogits(s: Tensor): Tensor {
     const owner = 'RelaxedCategorical.logProbLogits';
     const v = this.checkEvent(owner, s, 's');
-    checkFinite(owner, 's', v);
+    checkFinite(owner, 's', v, 'pass the log-space sample from rsampleLogits');
     return this.density(logSoftmax(v, -1));
   }
 
