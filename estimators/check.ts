@@ -12,14 +12,31 @@
 import { Tensor } from '../autodiff/index.ts';
 import { rng as makeRng } from '../lib/random.ts';
 import { Welford, holm, twoSidedP } from '../lib/stats.ts';
+import { exactGradient, type DiscreteFamily } from '../lib/exact.ts';
 import { estimateGradient, type Estimator } from './estimator.ts';
 import { paramsOf, type Dist, type SampleFunction } from './families.ts';
 
 export interface CheckProblem {
   dist: Dist;
   f: SampleFunction;
-  /** The exact gradient, one tensor per parameter of the distribution ({ logits } or { loc, scale }). */
-  exactGradient: Record<string, Tensor>;
+  /**
+   * The exact gradient, one tensor per parameter of the distribution ({ logits }
+   * or { loc, scale }). Default: by enumeration (discrete families only).
+   */
+  exactGradient?: Record<string, Tensor>;
+}
+
+/**
+ * The exact gradient of E[f] with respect to the distribution's parameters by
+ * enumerating the support (lib/exact): Bernoullis, a categorical, or a
+ * product of categoricals (logits [D, K]).
+ */
+export function exactGradientOf(dist: Dist, f: SampleFunction): Record<string, Tensor> {
+  if (dist.family === 'normal') {
+    throw new RangeError('exactGradientOf: a normal cannot be enumerated; pass the exact gradient (e.g. a closed form)');
+  }
+  const family: DiscreteFamily = dist.family === 'categorical' && dist.logits.rank === 2 ? 'categoricals' : dist.family;
+  return { logits: exactGradient(family, dist.logits, f) };
 }
 
 export interface CheckOptions<State> {
@@ -74,8 +91,9 @@ export function checkUnbiased<State>(estimator: Estimator<State>, problem: Check
   const r = makeRng(options.seed ?? 0);
   const state = options.state ?? estimator.init?.(problem.dist, r.split());
   const keys = Object.keys(paramsOf(problem.dist));
+  const exactGradients = problem.exactGradient ?? exactGradientOf(problem.dist, problem.f);
   const exact = keys.map((k) => {
-    const g = problem.exactGradient[k];
+    const g = exactGradients[k];
     if (!(g instanceof Tensor)) throw new TypeError(`checkUnbiased: exactGradient.${k} must be a Tensor`);
     return g;
   });
