@@ -149,11 +149,29 @@ function inferShape(values: NestedArray | readonly number[]): number[] {
     if (v.length === 0) break;
     v = v[0];
   }
-  // A ragged array fails here rather than producing a wrong tensor.
+  // A ragged array fails here rather than producing a wrong tensor. Counting
+  // values is not enough ([[1, 2], [3], [4, 5, 6]] has 6 for shape [3,2]):
+  // every array at depth d must have length shape[d], numbers only at the bottom.
   const expected = sizeOf(shape);
   const count = flatten(values).length;
-  if (count !== expected) throw new RangeError(`tensor: ragged nested array (${count} values for shape ${formatShape(shape)})`);
+  if (count !== expected || !isRegular(values, shape)) {
+    throw new RangeError(`tensor: ragged nested array (${count} values for shape ${formatShape(shape)})`);
+  }
   return shape;
+}
+
+function isRegular(values: NestedArray | readonly number[], shape: readonly number[]): boolean {
+  const stack: [unknown, number][] = [[values, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (depth === shape.length) {
+      if (Array.isArray(v)) return false;
+      continue;
+    }
+    if (!Array.isArray(v) || v.length !== shape[depth]) return false;
+    for (const child of v) stack.push([child, depth + 1]);
+  }
+  return true;
 }
 
 function flatten(values: NestedArray | readonly number[]): number[] {
