@@ -1,0 +1,183 @@
+// autodiff/ops/linalg.ts: matmul (2-D, batched 3-D, and a 2-D side shared
+// by a batch), transpose with any permutation, outer, dot.
+//   gradients: checkGrads, first and second order, in both inputs, on
+//   fast-check sizes (including sizes past the kernel's 4-wide unrolling and
+//   its 64-row blocks), and the internal matmulT for all four transpose flags;
+//   forward: against a naive triple loop; errors name the op and both shapes.
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as fc from 'fast-check';
+import { Tensor, tensor, matmul, transpose, outer, dot, square } from '../../../index.ts';
+import { matmulT } from '../../../autodiff/ops/linalg.ts';
+import { checkGrads } from '../../harness/checkGrads.ts';
+import { SEED, shapeArb, tensorOf, real, unravel, ravel, sizeOfShape, assertClose } from '../helpers.ts';
+
+const values = real(-2, 2);
+const dim = fc.integer({ min: 1, max: 6 });
+
+type Layout = '2-D' | 'batched' | '2-D × batch' | 'batch × 2-D';
+
+/** Operands for matmul in one of the layouts. */
+function matmulArb(layout: Layout, d: fc.Arbitrary<number> = dim): fc.Arbitrary<[Tensor, Tensor]> {
+  return fc.tuple(fc.integer({ min: 1, max: 3 }), d, d, d).chain(([b, m, k, n]) => {
+    const sa = layout === 'batched' || layout === 'batch × 2-D' ? [b, m, k] : [m, k];
+    const sb = layout === 'batched' || layout === '2-D × batch' ? [b, k, n] : [k, n];
+    return fc.tuple(tensorOf(sa, values), tensorOf(sb, values));
+  });
+}
+
+/** Naive C[t, i, j] = Σ_p A[t, i, p] B[t, p, j], a 2-D side shared across the batch. */
+function refMatmul(a: Tensor, b: Tensor): { shape: number[]; data: number[] } {
+  const batch = a.rank === 3 ? a.shape[0] : b.rank === 3 ? b.shape[0] : 0;
+  const [m, k] = a.shape.slice(-2);
+  const n = b.shape[b.rank - 1];
+  const data: number[] = [];
+  for (let t = 0; t < Math.max(batch, 1); t++) {
+    const aOff = a.rank === 3 ? t * m * k : 0;
+    const bOff = b.rank === 3 ? t * k * n : 0;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < k; p++) s += a.data[aOff + i * k + p] * b.data[bOff + p * n + j];
+        data.push(s);
+      }
+    }
+  }
+  return { shape: batch > 0 ? [batch, m, n] : [m, n], data };
+}
+
+/** Plain transpose of the last two axes, as a new tensor (no engine op). */
+function swapLast(x: Tensor): Tensor {
+  const shape = [...x.shape];
+  const r = shape.length;
+  [shape[r - 2], shape[r - 1]] = [shape[r - 1], shape[r - 2]];
+  const data = new Float64Array(x.size);
+  for (let o = 0; o < x.size; o++) {
+    const idx = unravel(o, shape);
+    [idx[r - 2], idx[r - 1]] = [idx[r - 1], idx[r - 2]];
+    data[o] = x.data[ravel(idx, x.shape)];
+  }
+  return new Tensor(data, shape);
+}
+
+const layouts: Layout[] = ['2-D', 'batched', '2-D × batch', 'batch × 2-D'];
+
+// ---------------------------------------------------------------- gradients
+
+const grads = suite('linalg: gradients against central differences');
+
+for (const layout of layouts) {
+  grads(`matmul ${layout}: first and second order in both inputs`, () => {
+    fc.assert(
+      fc.property(matmulArb(layout), fc.nat(), ([a, b], seed) => {
+        checkGrads(matmul, [a, b], { order: 2, seed });
+        checkGrads((x, y) => square(matmul(x, y)), [a, b], { order: 2, seed });
+      }),
+      { seed: SEED, numRuns: 15 },
+    );
+  });
+}
+
+grads('matmul past the unrolled and blocked paths (k = 70 > 64, odd sizes)', () => {
+  const [a, b] = fc.sample(matmulArb('2-D', fc.constantFrom(5, 70)), { seed: SEED, numRuns: 1 })[0];
+  checkGrads((x, y) => square(matmul(x, y)), [a, b], { order: 2, seed: 1 });
+  const [p, q] = fc.sample(fc.tuple(tensorOf([2, 70], values), tensorOf([70, 3], values)), { seed: SEED, numRuns: 1 })[0];
+  checkGrads((x, y) => square(matmul(x, y)), [p, q], { order: 2, seed: 2 });
+});
+
+grads('matmulT (the primitive behind matmul and its VJPs) for all four transpose flags', () => {
+  for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+    fc.assert(
+      fc.property(matmulArb('batched'), fc.nat(), ([a, b], seed) => {
+        const A = ta ? swapLast(a) : a;
+        const B = tb ? swapLast(b) : b;
+        assertClose(matmulT(A, B, ta, tb), refMatmul(a, b), 1e-13, 1e-13, `matmulT(${ta}, ${tb})`);
+        checkGrads((x, y) => square(matmulT(x, y, ta, tb)), [A, B], { order: 2, seed });
+      }),
+      { seed: SEED, numRuns: 8 },
+    );
+  }
+});
+
+grads('transpose with random permutations (default reverses), ranks 0–4', () => {
+  const arb = shapeArb({ minRank: 0, maxRank: 4, maxDim: 3 }).chain((s) =>
+    fc.tuple(tensorOf(s, values), fc.option(fc.shuffledSubarray([...s.keys()], { minLength: s.length, maxLength: s.length }), { nil: undefined })),
+  );
+  fc.assert(
+    fc.property(arb, fc.nat(), ([x, perm], seed) => {
+      checkGrads((t) => transpose(t, perm), [x], { order: 2, seed });
+      checkGrads((t) => square(transpose(t, perm)), [x], { order: 2, seed });
+    }),
+    { seed: SEED, numRuns: 30 },
+  );
+});
+
+grads('outer and dot, first and second order', () => {
+  fc.assert(
+    fc.property(dim, dim, fc.nat(), (m, n, seed) => {
+      const [a, b, c] = fc.sample(fc.tuple(tensorOf([m], values), tensorOf([n], values), tensorOf([m], values)), { seed, numRuns: 1 })[0];
+      checkGrads((x, y) => square(outer(x, y)), [a, b], { order: 2, seed });
+      checkGrads((x, y) => square(dot(x, y)), [a, c], { order: 2, seed });
+    }),
+    { seed: SEED, numRuns: 15 },
+  );
+});
+
+// ---------------------------------------------------------------- forward values
+
+const forward = suite('linalg: forward values');
+
+for (const layout of layouts) {
+  forward(`matmul ${layout}: matches the naive triple loop`, () => {
+    fc.assert(
+      fc.property(matmulArb(layout, fc.integer({ min: 1, max: 9 })), ([a, b]) => {
+        assertClose(matmul(a, b), refMatmul(a, b), 1e-13, 1e-13, 'matmul');
+      }),
+      { seed: SEED, numRuns: 30 },
+    );
+  });
+}
+
+forward('matmul of a 70 × 130 by 130 × 67 matrix (blocked path) matches the naive loop', () => {
+  const [a, b] = fc.sample(fc.tuple(tensorOf([70, 130], values), tensorOf([130, 67], values)), { seed: SEED, numRuns: 1 })[0];
+  assertClose(matmul(a, b), refMatmul(a, b), 1e-12, 1e-12, 'matmul');
+});
+
+forward('transpose matches index permutation; outer and dot match their definitions', () => {
+  const arb = shapeArb({ minRank: 0, maxRank: 4, maxDim: 3 }).chain((s) =>
+    fc.tuple(tensorOf(s, values), fc.shuffledSubarray([...s.keys()], { minLength: s.length, maxLength: s.length })),
+  );
+  fc.assert(
+    fc.property(arb, ([x, perm]) => {
+      const shape = perm.map((p) => x.shape[p]);
+      const data = Array.from({ length: sizeOfShape(shape) }, (_, o) => {
+        const idx = unravel(o, shape);
+        const src = new Array<number>(x.rank);
+        perm.forEach((p, i) => (src[p] = idx[i]));
+        return x.data[ravel(src, x.shape)];
+      });
+      assertClose(transpose(x, perm), { shape, data }, 0, 0, 'transpose');
+    }),
+    { seed: SEED, numRuns: 40 },
+  );
+  assert.equal(transpose(tensor([[1, 2, 3], [4, 5, 6]])).toArray(), [[1, 4], [2, 5], [3, 6]]);
+  assert.equal(outer(tensor([1, 2]), tensor([3, 4, 5])).toArray(), [[3, 4, 5], [6, 8, 10]]);
+  assert.is(dot(tensor([1, 2, 3]), tensor([4, 5, 6])).item(), 32);
+});
+
+forward('errors name the op and both shapes', () => {
+  const fails = (f: () => unknown, message: string | RegExp): void => {
+    assert.throws(f, (e: unknown) => e instanceof RangeError && (typeof message === 'string' ? (e as Error).message === message : message.test((e as Error).message)), String(message));
+  };
+  const z = (...s: number[]): Tensor => tensor(new Float64Array(s.reduce((a, b) => a * b, 1)), s);
+  fails(() => matmul(z(3, 4), z(5, 2)), 'matmul: shapes [3,4] and [5,2] do not align');
+  fails(() => matmul(z(2, 3, 4), z(3, 4, 2)), 'matmul: shapes [2,3,4] and [3,4,2] do not align');
+  fails(() => matmul(z(4), z(4, 2)), /^matmul: expected matrices or batches of matrices \(rank 2 or 3\), got shapes \[4\] and \[4,2\]/);
+  fails(() => transpose(z(2, 3), [0, 0]), /^transpose: axes \[0,0\] are not a permutation of the 2 axes of \[2,3\]/);
+  fails(() => outer(z(2, 2), z(2)), /^outer: expected two vectors, got shapes \[2,2\] and \[2\]/);
+  fails(() => dot(z(3), z(4)), /^dot: expected two vectors of equal length, got shapes \[3\] and \[4\]/);
+});
+
+grads.run();
+forward.run();

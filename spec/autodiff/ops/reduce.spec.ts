@@ -1,0 +1,243 @@
+// autodiff/ops/reduce.ts: sum, mean, max, min over all elements or chosen
+// axes (numbers, negative numbers, lists; keepdims or not), logsumexp, and
+// softmax / logSoftmax on each axis.
+//   gradients: checkGrads, first and second order, on fast-check shapes;
+//   max and min away from ties (order 1 only at a stated tie);
+//   forward: against plain-JS lane-by-lane references, and the max-shift
+//   forms finite and exact at ±1000; argmax: values, and not differentiable.
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as fc from 'fast-check';
+import {
+  Tensor, tensor, scalar, grad, mul, sum, mean, max, min, logsumexp, softmax, logSoftmax, argmax, type Axis,
+} from '../../../index.ts';
+import { checkGrads } from '../../harness/checkGrads.ts';
+import { SEED, shapeArb, tensorOf, distinctTensorOf, real, refReduce, assertClose, assertNondifferentiable } from '../helpers.ts';
+
+/** An axis argument for a tensor of rank r: all (undefined), one axis (maybe negative), or a list. */
+function axisArb(rank: number): fc.Arbitrary<Axis | undefined> {
+  const all = [...Array(rank).keys()];
+  const options: fc.Arbitrary<Axis | undefined>[] = [fc.constant(undefined)];
+  if (rank > 0) {
+    options.push(fc.integer({ min: -rank, max: rank - 1 }));
+    options.push(fc.shuffledSubarray(all, { minLength: 0 }).chain((axes) =>
+      fc.array(fc.boolean(), { minLength: axes.length, maxLength: axes.length }).map((neg) => axes.map((a, i) => (neg[i] ? a - rank : a))),
+    ));
+  }
+  return fc.oneof(...options);
+}
+
+/** The reduced axes of an axis argument, normalized. */
+function axesOf(axis: Axis | undefined, rank: number): number[] {
+  if (axis === undefined) return [...Array(rank).keys()];
+  const list = typeof axis === 'number' ? [axis] : [...axis];
+  return list.map((a) => (a < 0 ? a + rank : a));
+}
+
+/** A tensor (from `values`), an axis argument for it, and keepdims. */
+function reductionArb(values: (shape: number[]) => fc.Arbitrary<Tensor>, minRank = 0): fc.Arbitrary<[Tensor, Axis | undefined, boolean]> {
+  return shapeArb({ minRank, maxRank: 3 }).chain((s) => fc.tuple(values(s), axisArb(s.length), fc.boolean()));
+}
+
+const anyValues = (s: number[]): fc.Arbitrary<Tensor> => tensorOf(s, real());
+
+// logSoftmax is x − lse and softmax exp(x − lse), with lse = m + log Σ exp(x − m)
+// rounded to the float64 grid near |lse| ≈ 1000, whose spacing is
+// ulp(1000) = 2⁻⁴³ ≈ 1.1e-13. So log-space results carry an absolute error
+// ≤ ½ulp(1000) + a few u (log, the subtraction), and softmax the same as a
+// relative error (through exp): SHIFT_TOL = ulp(1000) bounds both. An
+// (x − m) − log Σ form would be exact at these inputs; this is a bound, not a bug.
+const SHIFT_TOL = 2 ** -43;
+
+// ---------------------------------------------------------------- gradients
+
+const grads = suite('reduce: gradients against central differences');
+
+grads('sum: every axis argument, keepdims or not, first and second order', () => {
+  fc.assert(
+    fc.property(reductionArb(anyValues), fc.nat(), ([x, axis, keepdims], seed) => {
+      checkGrads((t) => sum(t, axis, keepdims), [x], { order: 2, seed });
+      // Second order needs something non-linear around the sum.
+      checkGrads((t) => mul(sum(t, axis, keepdims), sum(t, axis, keepdims)), [x], { order: 2, seed });
+    }),
+    { seed: SEED, numRuns: 30 },
+  );
+});
+
+grads('mean: every axis argument, keepdims or not', () => {
+  fc.assert(
+    fc.property(reductionArb(anyValues), fc.nat(), ([x, axis, keepdims], seed) => {
+      checkGrads((t) => mul(mean(t, axis, keepdims), mean(t, axis, keepdims)), [x], { order: 2, seed });
+    }),
+    { seed: SEED, numRuns: 30 },
+  );
+});
+
+for (const [name, f] of [['max', max], ['min', min]] as const) {
+  grads(`${name}: away from ties, every axis argument, first and second order`, () => {
+    fc.assert(
+      fc.property(reductionArb(distinctTensorOf), fc.nat(), ([x, axis, keepdims], seed) => {
+        checkGrads((t) => f(t, axis, keepdims), [x], { order: 2, seed });
+        checkGrads((t) => mul(f(t, axis, keepdims), f(t, axis, keepdims)), [x], { order: 2, seed });
+      }),
+      { seed: SEED, numRuns: 30 },
+    );
+  });
+}
+
+// Ties of two: the gradient splits evenly, the average of the one-sided slopes
+// that central differences see. Order 1 only, at the stated kink.
+grads('max and min at a tie of two: the even split equals the central difference (order 1)', () => {
+  const x = tensor([[1, 1, 0], [2, -3, 2], [5, 4, 5]]);
+  checkGrads((t) => max(t, 1), [x], { order: 1, seed: 1 });
+  checkGrads((t) => max(t), [tensor([3, 1, 3])], { order: 1, seed: 2 });
+  const y = tensor([[1, 1, 2], [0, 3, 0]]);
+  checkGrads((t) => min(t, -1, true), [y], { order: 1, seed: 3 });
+  const g = grad((t: Tensor) => max(t))(tensor([3, 1, 3, 3]));
+  assert.equal([...g.data], [1 / 3, 0, 1 / 3, 1 / 3]);
+});
+
+grads('logsumexp: all elements or one axis, keepdims or not, first and second order', () => {
+  const arb = shapeArb({ minRank: 0, maxRank: 3 }).chain((s) =>
+    fc.tuple(
+      tensorOf(s, real(-5, 5)),
+      s.length === 0 ? fc.constant(undefined) : fc.option(fc.integer({ min: -s.length, max: s.length - 1 }), { nil: undefined }),
+      fc.boolean(),
+    ),
+  );
+  fc.assert(
+    fc.property(arb, fc.nat(), ([x, axis, keepdims], seed) => {
+      checkGrads((t) => logsumexp(t, axis, keepdims), [x], { order: 2, seed });
+    }),
+    { seed: SEED, numRuns: 30 },
+  );
+});
+
+for (const [name, f] of [['softmax', softmax], ['logSoftmax', logSoftmax]] as const) {
+  grads(`${name}: on each axis (negative too) and the default, first and second order`, () => {
+    const arb = shapeArb({ minRank: 1, maxRank: 3 }).chain((s) =>
+      fc.tuple(tensorOf(s, real(-5, 5)), fc.option(fc.integer({ min: -s.length, max: s.length - 1 }), { nil: undefined })),
+    );
+    fc.assert(
+      fc.property(arb, fc.nat(), ([x, axis], seed) => {
+        checkGrads((t) => (axis === undefined ? f(t) : f(t, axis)), [x], { order: 2, seed });
+      }),
+      { seed: SEED, numRuns: 30 },
+    );
+  });
+}
+
+grads('logSoftmax and softmax gradients stay finite and correct at ±1000', () => {
+  const x = tensor([[1000, 0, -1000], [-1000, -1000, -1000]]);
+  checkGrads((t) => logSoftmax(t, 1), [x], { order: 2, seed: 1 });
+  checkGrads((t) => softmax(t, 1), [x], { order: 2, seed: 2 });
+  checkGrads((t) => logsumexp(t, 1), [x], { order: 2, seed: 3 });
+  const g = grad((t: Tensor) => logsumexp(t))(tensor([1000, 1000]));
+  assertClose(g, { shape: [2], data: [0.5, 0.5] }, SHIFT_TOL, 0, 'd logsumexp');
+});
+
+// ---------------------------------------------------------------- forward values
+
+const forward = suite('reduce: forward values');
+
+const sumOf = (lane: number[]): number => lane.reduce((a, b) => a + b, 0);
+
+forward('sum, mean, max, min: match lane-by-lane references for every axis argument', () => {
+  fc.assert(
+    fc.property(reductionArb(anyValues), ([x, axis, keepdims]) => {
+      const axes = axesOf(axis, x.rank);
+      assertClose(sum(x, axis, keepdims), refReduce(x, axes, keepdims, sumOf), 1e-14, 1e-14, 'sum');
+      assertClose(mean(x, axis, keepdims), refReduce(x, axes, keepdims, (l) => sumOf(l) / l.length), 1e-14, 1e-14, 'mean');
+      assertClose(max(x, axis, keepdims), refReduce(x, axes, keepdims, (l) => Math.max(...l)), 0, 0, 'max');
+      assertClose(min(x, axis, keepdims), refReduce(x, axes, keepdims, (l) => Math.min(...l)), 0, 0, 'min');
+    }),
+    { seed: SEED, numRuns: 60 },
+  );
+});
+
+forward('logsumexp, softmax, logSoftmax: match naive formulas on moderate inputs', () => {
+  const arb = shapeArb({ minRank: 1, maxRank: 3 }).chain((s) => fc.tuple(tensorOf(s, real(-5, 5)), fc.integer({ min: 0, max: s.length - 1 }), fc.boolean()));
+  fc.assert(
+    fc.property(arb, ([x, axis, keepdims]) => {
+      const lse = refReduce(x, [axis], keepdims, (l) => Math.log(sumOf(l.map(Math.exp))));
+      assertClose(logsumexp(x, axis, keepdims), lse, 1e-13, 1e-13, 'logsumexp');
+      const lseKept = new Tensor(Float64Array.from(refReduce(x, [axis], true, (l) => Math.log(sumOf(l.map(Math.exp)))).data), x.shape.map((d, i) => (i === axis ? 1 : d)));
+      const lsm = refSub(x, lseKept);
+      assertClose(logSoftmax(x, axis), { shape: x.shape, data: lsm }, 1e-13, 1e-13, 'logSoftmax');
+      assertClose(softmax(x, axis), { shape: x.shape, data: lsm.map(Math.exp) }, 1e-13, 1e-13, 'softmax');
+      // Each softmax lane sums to 1.
+      assertClose(sum(softmax(x, axis), axis), refReduce(x, [axis], false, () => 1), 1e-14, 1e-14, 'softmax lanes');
+    }),
+    { seed: SEED, numRuns: 40 },
+  );
+  const all = tensor([[0.5, -1], [2, 0]]);
+  assert.ok(Math.abs(logsumexp(all).item() - Math.log(Math.exp(0.5) + Math.exp(-1) + Math.exp(2) + 1)) < 1e-14);
+  assert.equal([...logsumexp(all, undefined, true).shape], [1, 1]);
+});
+
+/** x − l, with l broadcast along the reduced axis (kept as 1). */
+function refSub(x: Tensor, l: Tensor): number[] {
+  const out: number[] = [];
+  const stridesX = x.shape.map((_, i) => x.shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  for (let f = 0; f < x.size; f++) {
+    let rem = f;
+    let lf = 0;
+    for (let i = 0; i < x.rank; i++) {
+      const k = Math.floor(rem / stridesX[i]);
+      rem -= k * stridesX[i];
+      lf = lf * l.shape[i] + (l.shape[i] === 1 ? 0 : k);
+    }
+    out.push(x.data[f] - l.data[lf]);
+  }
+  return out;
+}
+
+forward('logsumexp, softmax, logSoftmax are finite and correct at ±1000 (the max-shift trick)', () => {
+  assert.is(logsumexp(tensor([1000, 1000])).item(), 1000 + Math.LN2);
+  assert.is(logsumexp(tensor([-1000, -1000])).item(), -1000 + Math.LN2);
+  assert.is(logsumexp(tensor([1000, -1000])).item(), 1000);
+  assertClose(softmax(tensor([1000, -1000, 1000])), { shape: [3], data: [0.5, 0, 0.5] }, SHIFT_TOL, 0, 'softmax');
+  assert.equal(logSoftmax(tensor([1000, 0])).toArray(), [0, -1000]);
+  assertClose(logSoftmax(tensor([-1000, -1000])), { shape: [2], data: [-Math.LN2, -Math.LN2] }, 0, SHIFT_TOL, 'logSoftmax');
+  const rows = softmax(tensor([[1000, 999], [-1000, -999]]), 1).toArray() as number[][];
+  const e = 1 / (1 + Math.exp(-1));
+  assert.ok(Math.abs(rows[0][0] - e) <= SHIFT_TOL * e && Math.abs(rows[1][1] - e) <= SHIFT_TOL * e, `softmax rows ${JSON.stringify(rows)}`);
+});
+
+forward('logsumexp of all −∞ is −∞; an +∞ wins; reductions of an empty axis', () => {
+  assert.is(logsumexp(tensor([-Infinity, -Infinity])).item(), -Infinity);
+  assert.is(logsumexp(tensor([1, Infinity])).item(), Infinity);
+  assert.equal(sum(tensor([], [0, 3]), 0).toArray(), [0, 0, 0]);
+  assert.throws(() => max(tensor([], [0])), (e: unknown) => e instanceof RangeError && /^max: cannot reduce an empty tensor of shape \[0\]/.test((e as Error).message));
+});
+
+forward('argmax: first index of the largest along an axis, keepdims', () => {
+  const x = tensor([[1, 5, 5], [7, 0, 7], [-1, -2, -3]]);
+  assert.equal(argmax(x).toArray(), [1, 0, 0]);
+  assert.equal(argmax(x, 0).toArray(), [1, 0, 1]);
+  assert.equal(argmax(x, -1, true).toArray(), [[1], [0], [0]]);
+  assert.equal(argmax(tensor([3, 9, 2])).item(), 1);
+  assert.throws(() => argmax(scalar(1)), /^argmax: needs a tensor of rank ≥ 1/);
+});
+
+forward('axis errors name the op and the rank; repeated axes are rejected', () => {
+  const x = tensor([[1, 2], [3, 4]]);
+  assert.throws(() => sum(x, 2), (e: unknown) => e instanceof RangeError && (e as Error).message === 'sum: axis 2 is out of range for a tensor of rank 2');
+  assert.throws(() => mean(x, [0, -2]), /^mean: axis -2 is repeated in \[0,-2\]/);
+  assert.throws(() => softmax(x, -3), /^softmax: axis -3 is out of range/);
+  assert.throws(() => sum([1, 2] as unknown as Tensor), (e: unknown) => e instanceof TypeError && /^sum: argument must be a Tensor, got an array/.test((e as Error).message));
+});
+
+// ---------------------------------------------------------------- not differentiable
+
+const nondiff = suite('reduce: argmax is not differentiable');
+
+nondiff('argmax throws when a gradient reaches it; not under stopGradient or when unused', () => {
+  assertNondifferentiable('argmax', (t) => argmax(t), tensor([0.5, 1.7, -2.2]));
+  assertNondifferentiable('argmax', (t) => argmax(t, 0), tensor([[0.5, 1.7], [-2.2, 3]]));
+});
+
+grads.run();
+forward.run();
+nondiff.run();
