@@ -3,7 +3,7 @@ export * from './autodiff/index.ts';
 export { Rng, rng } from './lib/random.ts';
 export * as stats from './lib/stats.ts';
 export { Welford, summarize, normalCdf, normalSf, normalQuantile, chiSquareTest, ksTest, ksTwoSample, holm, twoSidedP } from './lib/stats.ts';
-export { bernoulli, categorical, normal, paramsOf, withParams, logProb, sample, perturb, hard, drawNoise } from './estimators/families.ts';
+export { bernoulli, categorical, normal, paramsOf, withParams, logProb, logDensity, sample, perturb, hard, relaxed, drawNoise, eventShape } from './estimators/families.ts';
 export type { Family, Dist, BernoulliDist, CategoricalDist, NormalDist, SampleFunction } from './estimators/families.ts';
 export { estimateGradient } from './estimators/estimator.ts';
 export type { Estimator, Surrogate, SurrogateOptions, EstimateOptions, GradientEstimate } from './estimators/estimator.ts';

@@ -23,8 +23,10 @@ export interface QuadratureOptions<State> {
    * z, v for z̃ | b).
    */
   blocks: number;
-  /** Gauss–Legendre nodes per panel (default 48). */
+  /** Gauss–Legendre nodes per panel (default 12). */
   nodes?: number;
+  /** Geometric panels toward 0 and 1 on every axis (default 8 levels; see unitRule). */
+  grading?: number;
   /**
    * Where the estimate jumps, per axis of the noise cube (axis k·D + j is
    * block k, event coordinate j): e.g. 1 − σ(θ_j) for the u of a Bernoulli.
@@ -60,8 +62,8 @@ export function quadratureMoments<State>(
   if (!Number.isInteger(blocks) || blocks < 1) throw new RangeError(`quadratureMoments: blocks must be a positive integer, got ${blocks}`);
   const dims = blocks * D;
   if (dims > 4) throw new RangeError(`quadratureMoments: ${dims} noise dimensions are too many for a product rule (at most 4)`);
-  const m = options.nodes ?? 48;
-  const axes = Array.from({ length: dims }, (_, k) => unitRule(m, options.breakpoints?.[k] ?? []));
+  const m = options.nodes ?? 12;
+  const axes = Array.from({ length: dims }, (_, k) => unitRule(m, options.breakpoints?.[k] ?? [], options.grading ?? 8));
   const { points, weights, count } = productRule(axes);
 
   // The script: block by block, each block row-major [count, D].

@@ -44,9 +44,17 @@ export function gaussLegendre(m: number): { nodes: Float64Array; weights: Float6
 /**
  * A composite rule on (0, 1): panels between the sorted breakpoints, m
  * Gauss–Legendre nodes on each. Nodes are interior, never 0 or 1.
+ *
+ * Noise maps to samples through logs (z = log u − log(1 − u)), so integrands
+ * often behave like u^a near 0 and 1, where one panel converges slowly. With
+ * `grading` g > 0, panels shrink geometrically toward both ends (cuts at
+ * 10^−1 … 10^−g and their mirrors), which restores fast convergence for such
+ * power-law endpoints (Schwab 1998, hp-quadrature).
  */
-export function unitRule(m: number, breakpoints: readonly number[] = []): { nodes: Float64Array; weights: Float64Array } {
-  const cuts = [0, ...breakpoints.filter((b) => b > 0 && b < 1).sort((a, b) => a - b), 1];
+export function unitRule(m: number, breakpoints: readonly number[] = [], grading = 0): { nodes: Float64Array; weights: Float64Array } {
+  const graded: number[] = [];
+  for (let j = 1; j <= grading; j++) graded.push(10 ** -j, 1 - 10 ** -j);
+  const cuts = [0, ...[...breakpoints, ...graded].filter((b) => b > 0 && b < 1).sort((a, b) => a - b), 1];
   const base = gaussLegendre(m);
   const nodes: number[] = [];
   const weights: number[] = [];

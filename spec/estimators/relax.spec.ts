@@ -1,0 +1,300 @@
+// REBAR, RELAX, DLAX and LAX: unbiased for any learned parts, equal to the
+// PyTorch peer at fixed noise, exact variance and variance gradients by
+// quadrature over the noise, and learned parts that do lower the variance.
+//
+// False-positive budget: each checkUnbiased that must pass runs at
+// family-wise level ≤ 1e-5 and there are fewer than 30 (≤ 3e-4); the
+// property's share is 1e-4. The quadrature checks are deterministic.
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import fc from 'fast-check';
+import {
+  Tensor, tensor, scalar, rng, ScriptedRng, add, sub, mul, exp, concat, slice, stopGradient, leaves, mapTree,
+  bernoulli, normal, drawNoise, perturb, hard, relaxed, logProb, estimateGradient, checkUnbiased, quadratureMoments,
+  rebarEstimator, relaxEstimator, dlaxEstimator, laxEstimator, initRelaxState, initRebarState, reinforceNone,
+  type Estimator, type RelaxState, type Dist, type SampleFunction,
+} from '../../index.ts';
+import { conditionalLogistic, conditionalGumbel } from '../../lib/gumbel.ts';
+import { quadraticFunction, tableFunction } from '../../lib/functions.ts';
+import { mlpFromArrays } from '../../lib/mlp.ts';
+import { adam } from '../../lib/optim.ts';
+import { fixedDiscreteProblems, problemArbitrary, assertUnbiased, assertRejected } from '../harness/problems.ts';
+import fixtures from '../../../shared/peers/fixtures.json' with { type: 'json' };
+
+const ALPHA = 1e-5;
+const DISCRETE = [rebarEstimator, relaxEstimator, dlaxEstimator] as Estimator<RelaxState>[];
+
+/** Learned parts at random, untrained values: a random temperature, η, α and network. */
+function randomState(dist: Dist, seed: number): RelaxState {
+  const r = rng(seed);
+  const u = r.uniform([3]).data;
+  const state = initRelaxState(dist, r, { temperature: 0.1 + 2 * u[0], eta: 4 * u[1] - 2, alpha: 4 * u[2] - 2, hidden: [6] });
+  // Scale the network's weights up so that it is far from zero.
+  return { ...state, net: state.net && mapTree(state.net, (w) => mul(w, 3)) };
+}
+
+// ---------------------------------------------------------------- the peer's fixed-noise numbers
+
+const peer = suite('relax: equal to the PyTorch peer at fixed noise');
+
+// u = 0.8 for z, v = 0.6 for z̃ | b (shared/peers/fixtures.json "check_noise"), toy problem at θ = 0.
+// Reference values: shared/peers/RESULTS.md, "Second-order gradients" (PyTorch, float64).
+const toy = bernoulli(tensor([0]));
+const toyF = quadraticFunction([0.499]);
+const fixedNoise = () => new ScriptedRng([fixtures.check_noise.u[0][0], fixtures.check_noise.v[0][0]]);
+
+peer('REBAR: g and d(g²)/d(log λ, η)', () => {
+  const out = estimateGradient(rebarEstimator, toy, toyF, fixedNoise(), { n: 1, state: initRebarState(toy, rng(0)), trainState: true });
+  const sg = out.stateGradient as RelaxState;
+  // PyTorch prints 10 significant digits; we agree to all of them.
+  assert.ok(Math.abs(out.gradient.logits.item() - 0.08894138001) < 1e-11);
+  assert.ok(Math.abs(sg.logTemperature.item() - 0.02404075101) < 1e-11);
+  assert.ok(Math.abs(sg.eta.item() - -0.006503237167) < 1e-12);
+});
+
+peer('RELAX with the fixture network: g, d(g²)/d log λ and |d(g²)/d net|', () => {
+  const state: RelaxState = { logTemperature: scalar(Math.log(0.5)), eta: scalar(1), alpha: scalar(1), net: mlpFromArrays(fixtures.toy.relax.mlp) };
+  const out = estimateGradient(relaxEstimator, toy, toyF, fixedNoise(), { n: 1, state, trainState: true });
+  const sg = out.stateGradient as RelaxState;
+  const netNorm = Math.sqrt(leaves(sg.net).reduce((acc, t) => acc + t.data.reduce((a, x) => a + x * x, 0), 0));
+  assert.ok(Math.abs(out.gradient.logits.item() - 0.06665603038) < 1e-11);
+  assert.ok(Math.abs(sg.logTemperature.item() - 0.01762577205) < 1e-11);
+  assert.ok(Math.abs(netNorm - 0.1256129951) < 1e-10);
+});
+
+peer('d(g²)/dφ by double backprop equals central differences of g² (fixed noise)', () => {
+  const base: RelaxState = { logTemperature: scalar(Math.log(0.5)), eta: scalar(1), alpha: scalar(1), net: mlpFromArrays(fixtures.toy.relax.mlp) };
+  const square = (s: RelaxState) => estimateGradient(relaxEstimator, toy, toyF, fixedNoise(), { n: 1, state: s }).gradient.logits.item() ** 2;
+  const auto = estimateGradient(relaxEstimator, toy, toyF, fixedNoise(), { n: 1, state: base, trainState: true }).stateGradient as RelaxState;
+  const autoLeaves = leaves(auto);
+  const baseLeaves = leaves(base);
+  const h = 1e-6;
+  let worst = 0;
+  let scale = 0;
+  baseLeaves.forEach((leaf, li) => {
+    for (let i = 0; i < leaf.size; i++) {
+      const bump = (delta: number) => {
+        let k = 0;
+        return mapTree(base, (t) => {
+          if (k++ !== li) return t;
+          const data = Float64Array.from(t.data);
+          data[i] += delta;
+          return new Tensor(data, t.shape);
+        });
+      };
+      const fd = (square(bump(h)) - square(bump(-h))) / (2 * h);
+      worst = Math.max(worst, Math.abs(fd - autoLeaves[li].data[i]));
+      scale = Math.max(scale, Math.abs(fd));
+    }
+  });
+  // Central differences at h = 1e-6 on values of size ~1e-2 carry ~1e-10 of rounding and O(h²) truncation.
+  assert.ok(worst / scale < 1e-7, `relative error ${worst / scale}`);
+});
+
+peer.run();
+
+// ---------------------------------------------------------------- unbiased
+
+const unbiased = suite('relax: unbiased for any learned parts');
+
+for (const problem of fixedDiscreteProblems()) {
+  for (const estimator of DISCRETE) {
+    unbiased(`${estimator.name} on ${problem.name}, default state`, () => {
+      assertUnbiased(checkUnbiased(estimator, problem, { samples: 30000, seed: 1, alpha: ALPHA }), problem.name);
+    });
+    unbiased(`${estimator.name} on ${problem.name}, random state`, () => {
+      const state = randomState(problem.dist, 5);
+      assertUnbiased(checkUnbiased(estimator, problem, { samples: 30000, seed: 2, alpha: ALPHA, state }), problem.name);
+    });
+  }
+}
+
+unbiased('lax on a normal with a quadratic, against the closed form', () => {
+  // E[Σ(x − t)²] = Σ (μ − t)² + σ²: ∂/∂μ = 2(μ − t), ∂/∂σ = 2σ.
+  const dist = normal(tensor([0.5, -1]), tensor([1.0, 0.5]));
+  const f = quadraticFunction([2.0, 0.0]);
+  const exactGradient = { loc: tensor([-3, -2]), scale: tensor([2, 1]) };
+  for (const state of [initRelaxState(dist, rng(1), { eta: 0 }), randomState(dist, 8)]) {
+    assertUnbiased(checkUnbiased(laxEstimator, { dist, f, exactGradient }, { samples: 100000, seed: 3, alpha: ALPHA, state }), 'normal quadratic');
+  }
+});
+
+unbiased.run();
+
+const property = suite('relax: unbiased on random problems with random learned parts (fast-check)');
+
+const RUNS = 8;
+property(`rebar, relax and dlax on ${RUNS} random problems, family-wise α ≤ 1e-4`, () => {
+  const perCheck = 1e-4 / (RUNS * DISCRETE.length);
+  fc.assert(
+    fc.property(problemArbitrary(), fc.integer({ min: 0, max: 1000 }), (problem, seed) => {
+      for (const estimator of DISCRETE) {
+        const result = checkUnbiased(estimator, problem, { samples: 20000, seed, alpha: perCheck, state: randomState(problem.dist, seed + 1) });
+        assertUnbiased(result, problem.name);
+      }
+    }),
+    { seed: 424242, numRuns: RUNS },
+  );
+});
+
+property.run();
+
+// ---------------------------------------------------------------- power
+
+const power = suite('relax: broken variants are rejected');
+
+type Broken = 'no-conditional-gradient' | 'flipped-conditional' | 'z-tilde-is-z';
+
+/**
+ * REBAR rebuilt from its parts, with one deliberate error:
+ *  no-conditional-gradient — drops the −∇c(z̃) term;
+ *  flipped-conditional     — z̃ | b drawn with the logits' sign flipped;
+ *  z-tilde-is-z            — z̃ = z, the same sample, instead of a fresh z | b.
+ * (An independent fresh z in place of z̃ would NOT be a bug: its terms have
+ * mean zero, so that variant is unbiased, only noisier.)
+ */
+function brokenRebar(kind: Broken): Estimator<RelaxState> {
+  return {
+    ...rebarEstimator,
+    name: `rebar-${kind}`,
+    surrogate: (dist, f, r, options) => {
+      const state = options.state ?? initRebarState(dist, r);
+      const n = options.n ?? 1;
+      const z = perturb(dist, drawNoise(dist, r, n, options.tiled));
+      const b = hard(dist.family, z);
+      const v = r.uniform(b.shape);
+      const logits = (dist as { logits: Tensor }).logits;
+      const zt =
+        kind === 'z-tilde-is-z'
+          ? z
+          : dist.family === 'bernoulli'
+            ? conditionalLogistic(kind === 'flipped-conditional' ? mul(logits, -1) : logits, b, v)
+            : conditionalGumbel(kind === 'flipped-conditional' ? mul(logits, -1) : logits, b, v);
+      const lambda = exp(state.logTemperature);
+      const all = f(concat([b, relaxed(dist.family, z, lambda), relaxed(dist.family, zt, lambda)], 0));
+      const fb = slice(all, 0, 0, n);
+      const cz = mul(state.eta, slice(all, 0, n, 2 * n));
+      const czt = mul(state.eta, slice(all, 0, 2 * n, 3 * n));
+      const logp = logProb(dist, b);
+      const score = sub(logp, stopGradient(logp));
+      const cvTerm = kind === 'no-conditional-gradient' ? sub(cz, stopGradient(cz)) : sub(sub(cz, czt), stopGradient(sub(cz, czt)));
+      const perSample = add(add(fb, mul(sub(fb, czt), score)), cvTerm);
+      return { surrogate: mul(add(perSample, 0), 1 / n), perSample, values: stopGradient(fb), state };
+    },
+  };
+}
+
+const powerProblems = fixedDiscreteProblems().filter((p) => !p.name.startsWith('toy'));
+for (const kind of ['no-conditional-gradient', 'flipped-conditional', 'z-tilde-is-z'] as Broken[]) {
+  for (const problem of powerProblems) {
+    power(`${kind} on ${problem.name}`, () => {
+      assertRejected(checkUnbiased(brokenRebar(kind), problem, { samples: 30000, seed: 1, alpha: ALPHA }), problem.name);
+    });
+  }
+}
+
+power.run();
+
+// ---------------------------------------------------------------- exact variance by quadrature
+
+const exact = suite('relax: exact variance by quadrature over (u, v)');
+
+const theta = 0.4;
+const one = bernoulli(tensor([theta]));
+const oneF = tableFunction('bernoulli', [0.8, -0.3]);
+const jump = 1 / (1 + Math.exp(theta)); // b flips at u = 1 − σ(θ)
+const rule = (state: RelaxState, nodes = 12) =>
+  quadratureMoments(relaxEstimator, one, oneF, { blocks: 2, nodes, breakpoints: [[jump], []], state, trainState: true });
+
+exact('the quadrature has converged and its mean is the exact gradient', () => {
+  const state = randomState(one, 3);
+  const coarse = rule(state, 12);
+  const fine = rule(state, 16);
+  const g = ((σ) => σ * (1 - σ) * (-0.3 - 0.8))(1 / (1 + Math.exp(-theta)));
+  // Graded Gauss–Legendre panels: 12 and 16 nodes agree to ~1e-11 here.
+  assert.ok(Math.abs(coarse.variance.logits.item() - fine.variance.logits.item()) < 1e-9, 'converged');
+  assert.ok(Math.abs(fine.mean.logits.item() - g) < 1e-10, `mean ${fine.mean.logits.item()} vs ${g}`);
+});
+
+exact('Monte Carlo variance agrees with the exact variance (χ² interval, α = 1e-5)', () => {
+  const state = randomState(one, 3);
+  const exactVar = rule(state).variance.logits.item();
+  const n = 20000;
+  const out = estimateGradient(relaxEstimator, one, oneF, rng(12), { n, state });
+  const g = out.perSample.logits.data;
+  let m = 0;
+  for (const x of g) m += x / n;
+  let s2 = 0;
+  for (const x of g) s2 += (x - m) ** 2 / (n - 1);
+  // The sample variance's standard error is about σ² √(κ − 1)/√n with κ the kurtosis; estimate κ from the sample.
+  let m4 = 0;
+  for (const x of g) m4 += (x - m) ** 4 / n;
+  const se = Math.sqrt((m4 - s2 * s2) / n);
+  assert.ok(Math.abs(s2 - exactVar) / se < 4.42, `MC ${s2} vs exact ${exactVar} (se ${se})`); // 4.42: two-sided 1e-5
+});
+
+exact('the variance gradient equals finite differences of the exact variance', () => {
+  const state = randomState(one, 3);
+  const meanSquare = (s: RelaxState) => rule(s).meanSquare;
+  const auto = rule(state).stateGradient as RelaxState;
+  const h = 1e-5;
+  const shift = (key: 'eta' | 'logTemperature' | 'alpha', delta: number): RelaxState => ({ ...state, [key]: add(state[key] as Tensor, delta) });
+  for (const key of ['eta', 'logTemperature', 'alpha'] as const) {
+    const fd = (meanSquare(shift(key, h)) - meanSquare(shift(key, -h))) / (2 * h);
+    const a = (auto[key] as Tensor).item();
+    // The quadrature is a smooth function of φ; central differences err by O(h²) ≈ 1e-10 plus rounding ≈ 1e-11/h.
+    assert.ok(Math.abs(fd - a) < 1e-6 * (1 + Math.abs(fd)), `${key}: autodiff ${a} vs FD ${fd}`);
+  }
+});
+
+exact.run();
+
+// ---------------------------------------------------------------- learned parts lower the variance
+
+const learning = suite('relax: training the learned parts lowers the variance');
+
+function train(estimator: Estimator<RelaxState>, dist: Dist, f: SampleFunction, state: RelaxState, steps: number): RelaxState {
+  const opt = adam({ lr: 0.01 });
+  let optState = opt.init(state);
+  const r = rng(7);
+  for (let step = 0; step < steps; step++) {
+    const out = estimateGradient(estimator, dist, f, r, { n: 16, state, trainState: true });
+    ({ params: state, state: optState } = opt.step(state, out.stateGradient as RelaxState, optState));
+  }
+  return state;
+}
+
+learning('RELAX on the toy problem: below REINFORCE after 300 steps, and still unbiased', () => {
+  const exactMoments = (s: RelaxState) => quadratureMoments(relaxEstimator, toy, toyF, { blocks: 2, breakpoints: [[0.5], []], state: s });
+  const reinforceVar = quadratureMoments(reinforceNone, toy, toyF, { blocks: 1, nodes: 4, breakpoints: [[0.5]] }).variance.logits.item();
+  const trained = train(relaxEstimator, toy, toyF, initRelaxState(toy, rng(1)), 300);
+  const after = exactMoments(trained);
+  assert.ok(after.variance.logits.item() < reinforceVar / 100, `RELAX ${after.variance.logits.item()} vs REINFORCE ${reinforceVar}`);
+  assert.ok(Math.abs(after.mean.logits.item() - 0.0005) < 1e-9, 'the exact mean is still the gradient');
+});
+
+learning('REBAR: training lowers its variance on the toy; on a categorical it is below REINFORCE', () => {
+  // On the toy at θ = 0 no (η, λ) beats REINFORCE (a scan by quadrature finds the optimum at η = 0,
+  // where REBAR is REINFORCE), so there we check that training moves REBAR down to REINFORCE's level.
+  const exactVar = (s: RelaxState) => quadratureMoments(rebarEstimator, toy, toyF, { blocks: 2, breakpoints: [[0.5], []], state: s }).variance.logits.item();
+  const reinforceVar = 0.015625125000249984; // p(1−p)·((1−t)² p + t² (1−p)) ... computed by quadrature in the reinforce spec
+  const start = initRebarState(toy, rng(0));
+  const trained = train(rebarEstimator, toy, toyF, start, 300);
+  const before = exactVar(start);
+  const after = exactVar(trained);
+  assert.ok(after < before && after < 1.01 * reinforceVar, `REBAR ${before} → ${after}; REINFORCE ${reinforceVar}`);
+
+  const cat = fixedDiscreteProblems()[0];
+  const variance = (e: Estimator<RelaxState>, s?: RelaxState) => {
+    const result = checkUnbiased(e, cat, { samples: 20000, seed: 4, alpha: ALPHA, state: s });
+    return result.coordinates.reduce((acc, c) => acc + c.variance, 0);
+  };
+  const rebarVar = variance(rebarEstimator, train(rebarEstimator, cat.dist, cat.f, initRebarState(cat.dist, rng(0)), 100));
+  const plain = variance(reinforceNone as unknown as Estimator<RelaxState>);
+  // Each variance is estimated from 20 000 samples with a relative standard error of about 2%;
+  // a 10% margin is five of them.
+  assert.ok(rebarVar < 0.9 * plain, `REBAR ${rebarVar} vs REINFORCE ${plain}`);
+});
+
+learning.run();
