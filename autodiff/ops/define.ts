@@ -80,7 +80,7 @@ export function binaryOp(spec: BinarySpec): BinaryFn {
     } else {
       const shape = broadcastShapes(name, a.shape, b.shape);
       out = new Tensor(new Float64Array(sizeOf(shape)), shape);
-      broadcastBinary(a, b, out, fn);
+      broadcastBinary(a, b, out, fn, same);
     }
     if (!isRecording()) return out;
     if (vjp === undefined) return recordNondifferentiable(name, [a, b], out);
@@ -101,19 +101,36 @@ export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
   return strides;
 }
 
-function broadcastBinary(a: Tensor, b: Tensor, out: Tensor, fn: (a: number, b: number) => number): void {
+// The common broadcasts, a scalar against a tensor ([] with [m, n]) and a
+// row against a matrix ([n] with [m, n]), repeat the smaller operand along
+// the leading axes of the larger one. They run the op's own same-shape loop
+// over blocks of the output, against the small operand tiled once into a
+// block of about TILE elements; only other broadcasts take the odometer.
+const TILE = 1024;
+
+function broadcastBinary(
+  a: Tensor, b: Tensor, out: Tensor,
+  fn: (a: number, b: number) => number,
+  same: (a: Float64Array, b: Float64Array, out: Float64Array) => void,
+): void {
   const A = a.data;
   const B = b.data;
   const O = out.data;
-  // Scalar against anything: one loop.
-  if (A.length === 1) {
-    const s = A[0];
-    for (let i = 0; i < O.length; i++) O[i] = fn(s, B[i % B.length]);
+  if (O.length === 0) return;
+  if (A.length === O.length && repeats(b.shape, out.shape)) {
+    const tile = tiled(B, O.length);
+    for (let o = 0; o < O.length; o += tile.length) {
+      const end = Math.min(o + tile.length, O.length);
+      same(A.subarray(o, end), tile.subarray(0, end - o), O.subarray(o, end));
+    }
     return;
   }
-  if (B.length === 1) {
-    const s = B[0];
-    for (let i = 0; i < O.length; i++) O[i] = fn(A[i % A.length], s);
+  if (B.length === O.length && repeats(a.shape, out.shape)) {
+    const tile = tiled(A, O.length);
+    for (let o = 0; o < O.length; o += tile.length) {
+      const end = Math.min(o + tile.length, O.length);
+      same(tile.subarray(0, end - o), B.subarray(o, end), O.subarray(o, end));
+    }
     return;
   }
   const shape = out.shape;
@@ -139,6 +156,26 @@ function broadcastBinary(a: Tensor, b: Tensor, out: Tensor, fn: (a: number, b: n
       index[ax] = 0;
     }
   }
+}
+
+/** True when `shape`, without its leading 1s, is the trailing part of `outShape`. */
+function repeats(shape: Shape, outShape: Shape): boolean {
+  let lead = 0;
+  while (lead < shape.length && shape[lead] === 1) lead++;
+  const tail = shape.length - lead;
+  if (tail > outShape.length) return false;
+  for (let i = 0; i < tail; i++) if (shape[lead + i] !== outShape[outShape.length - tail + i]) return false;
+  return true;
+}
+
+/** `x` repeated to a whole number of copies, about TILE elements (at most `n`). */
+function tiled(x: Float64Array, n: number): Float64Array {
+  const copies = Math.max(1, Math.min(Math.floor(TILE / x.length), n / x.length));
+  if (copies === 1) return x;
+  const out = new Float64Array(copies * x.length);
+  if (x.length === 1) return out.fill(x[0]);
+  for (let c = 0; c < copies; c++) out.set(x, c * x.length);
+  return out;
 }
 
 /** Copies `x` broadcast to `shape` (shape already checked compatible). */
