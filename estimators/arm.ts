@@ -16,9 +16,11 @@
 //   ARSM    ĝ_c = Σ_j (f(z^{c⇌j}) − (1/K) Σ_m f(z^{m⇌j})) (1/K − π_j)
 //
 // where z^{c⇌j} is z computed after exchanging π_c and π_j. AR is REINFORCE
-// on exponentials ε_c ∼ Exp(e^{φ_c}) (score 1 − ε_c e^{φ_c}) Rao-Blackwellized
-// over Σε, which is where the factor K comes from: E[ε_c | π] = K π_c.
-// Dropping that K gives a biased estimator (the spec shows it is caught).
+// on an exponential race: with ε_i ∼ Exp(1) and z = argmin_i ε_i e^{−φ_i},
+// the score of ε_c e^{−φ_c} ∼ Exp(e^{φ_c}) with respect to φ_c is 1 − ε_c;
+// Rao-Blackwellizing over Σε ∼ Gamma(K, 1), independent of π = ε / Σε, gives
+// E[1 − ε_c | π] = 1 − K π_c. That is where the factor K comes from; dropping
+// it gives a biased estimator (the spec shows it is caught).
 //
 // The surrogate (DiCE style, as everywhere in mcgrad): per sample
 //   s_i = f_i + Σ_j stopGradient(ĝ_ij) · (θ_ij − stopGradient(θ_ij)),
