@@ -13,9 +13,10 @@
 // False positives. Each fixed-problem check runs at family-wise α = 1e-3 over
 // its coordinates (Holm); the property runs 16 problems at α = 1e-4 / 16 each,
 // so the whole property fails a correct estimator with probability ≤ 1e-4.
-// The variance comparison is one-sided at α = 1e-3. With the 7 fixed checks
-// and 2 variance tests, a correct implementation fails this file for at most
-// ≈ 1% of seeds; the seeds are fixed, so the suite is deterministic.
+// The variance comparisons are one-sided at α = 1e-3 (4 coordinates, each
+// tested for the gap and against two false claims: 12 tests). With the 3
+// fixed checks, a correct implementation fails this file for at most
+// ≈ 1.5% of seeds; the seeds are fixed, so the suite is deterministic.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
