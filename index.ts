@@ -38,3 +38,12 @@ export { pathwise, pathwiseEstimator, reparameterizations } from './estimators/p
 export type { Reparameterization } from './estimators/pathwise.ts';
 export { measureValued, measureValuedEstimator } from './estimators/measure-valued.ts';
 export type { MeasureValuedOptions } from './estimators/measure-valued.ts';
+export { tCdf, tSf, tQuantile, chiSquareCdf, chiSquareQuantile, betaRegularized, normalInterval, tInterval, varianceInterval } from './lib/stats.ts';
+export type { Interval } from './lib/stats.ts';
+export { estimators, estimatorByName, estimatorsFor } from './estimators/registry.ts';
+export { compare } from './estimators/compare.ts';
+export type { EstimatorComparison, CompareOptions, Estimate, CoordinateBias } from './estimators/compare.ts';
+export { collectEstimates } from './estimators/check.ts';
+export type { EstimateSample } from './estimators/check.ts';
+export { train, trainToy } from './estimators/training.ts';
+export type { TrainingCurve, TrainingPoint, TrainOptions, ToyOptions } from './estimators/training.ts';
