@@ -42,7 +42,7 @@ export function exactGradientOf(dist: Dist, f: SampleFunction): Record<string, T
 export interface CheckOptions<State> {
   /** Total number of samples (default 20 000). */
   samples?: number;
-  /** Samples per call when the estimator's samples are not independent (default its minimum, at least 2). */
+  /** Samples per call when the estimator's samples are not independent (default 8, at least its minimum). */
   n?: number;
   seed?: number;
   /** Family-wise false-positive rate over all coordinates (default 0.001). */
@@ -76,18 +76,35 @@ export interface CheckResult {
   samplesPerUnit: number;
   /** Mean of f over all samples. */
   value: number;
+  /** Wall time of the estimator calls per sample, in microseconds. */
+  microsecondsPerEstimate: number;
 }
 
 const CHUNK = 8192; // samples per call for independent-sample estimators: bounds memory
 
+/** Independent estimates of the gradient, one row per unit, with what they cost. */
+export interface EstimateSample {
+  /** Row-major [units, dim]: every parameter's coordinates, flattened in parameter order. */
+  rows: Float64Array;
+  units: number;
+  dim: number;
+  samplesPerUnit: number;
+  /** Coordinate names, e.g. 'logits[2]'. */
+  names: string[];
+  /** The exact gradient, flattened like a row. */
+  exact: Float64Array;
+  /** Mean of f over all samples. */
+  value: number;
+  /** Wall time of the estimator calls per sample, in microseconds. */
+  microsecondsPerEstimate: number;
+}
+
 /**
- * Tests `estimator` for bias on `problem` against its exact gradient.
- * Deterministic for a given seed.
+ * Draws `samples` samples' worth of independent estimates (see the file
+ * header for what a unit is). Deterministic for a given seed.
  */
-export function checkUnbiased<State>(estimator: Estimator<State>, problem: CheckProblem, options: CheckOptions<State> = {}): CheckResult {
+export function collectEstimates<State>(estimator: Estimator<State>, problem: CheckProblem, options: CheckOptions<State> = {}): EstimateSample {
   const samples = options.samples ?? 20000;
-  const alpha = options.alpha ?? 0.001;
-  if (!(alpha > 0 && alpha < 1)) throw new RangeError(`checkUnbiased: alpha must lie in (0, 1), got ${alpha}`);
   const r = makeRng(options.seed ?? 0);
   const state = options.state ?? estimator.init?.(problem.dist, r.split());
   const keys = Object.keys(paramsOf(problem.dist));
@@ -98,45 +115,70 @@ export function checkUnbiased<State>(estimator: Estimator<State>, problem: Check
     return g;
   });
   const dim = exact.reduce((acc, g) => acc + g.size, 0);
-  const acc = new Welford(dim);
-  const row = new Float64Array(dim);
-  let fTotal = 0;
 
   const iid = estimator.iidSamples;
-  const perCall = iid ? Math.min(CHUNK, samples) : Math.max(options.n ?? estimator.minSamples, estimator.minSamples, 2);
+  // Calls of 8 samples by default: enough to share a baseline, small enough for many units.
+  const perCall = iid ? Math.min(CHUNK, samples) : Math.max(options.n ?? 8, estimator.minSamples, 2);
   const fewest = iid ? 2 : perCall * 2; // at least two units, so that a variance exists
   if (samples < fewest) throw new RangeError(`checkUnbiased: ${samples} samples are too few (need at least ${fewest})`);
+  const units = iid ? samples : Math.floor(samples / perCall);
+  const rows = new Float64Array(units * dim);
+  let unit = 0;
   let drawn = 0;
-  while (drawn < samples) {
+  let fTotal = 0;
+  let elapsed = 0; // milliseconds inside the estimator
+  while (unit < units) {
     const n = iid ? Math.min(perCall, samples - drawn) : perCall;
+    const started = performance.now();
     const out = estimateGradient(estimator, problem.dist, problem.f, r, { n, state });
+    elapsed += performance.now() - started;
     fTotal += out.value * n;
     drawn += n;
     if (iid) {
-      // each sample is a unit: copy row i of every parameter's [n, ...] estimates
-      const blocks = keys.map((k) => out.perSample[k].data);
-      for (let i = 0; i < n; i++) {
-        let at = 0;
-        keys.forEach((_, j) => {
-          const size = exact[j].size;
-          row.set(blocks[j].subarray(i * size, (i + 1) * size), at);
-          at += size;
-        });
-        acc.push(row);
-      }
+      // each sample is a unit: row i of every parameter's [n, ...] estimates
+      let at = 0;
+      keys.forEach((k, j) => {
+        const size = exact[j].size;
+        const block = out.perSample[k].data;
+        for (let i = 0; i < n; i++) rows.set(block.subarray(i * size, (i + 1) * size), (unit + i) * dim + at);
+        at += size;
+      });
+      unit += n;
     } else {
       let at = 0;
       keys.forEach((k, j) => {
-        row.set(out.gradient[k].data, at);
+        rows.set(out.gradient[k].data, unit * dim + at);
         at += exact[j].size;
       });
-      acc.push(row);
+      unit++;
     }
   }
+  return {
+    rows,
+    units,
+    dim,
+    samplesPerUnit: iid ? 1 : perCall,
+    names: keys.flatMap((k, j) => Array.from({ length: exact[j].size }, (_, i) => `${k}[${i}]`)),
+    exact: Float64Array.from(exact.flatMap((g) => Array.from(g.data))),
+    value: fTotal / drawn,
+    microsecondsPerEstimate: (1000 * elapsed) / drawn,
+  };
+}
+
+/**
+ * Tests `estimator` for bias on `problem` against its exact gradient.
+ * Deterministic for a given seed.
+ */
+export function checkUnbiased<State>(estimator: Estimator<State>, problem: CheckProblem, options: CheckOptions<State> = {}): CheckResult {
+  const alpha = options.alpha ?? 0.001;
+  if (!(alpha > 0 && alpha < 1)) throw new RangeError(`checkUnbiased: alpha must lie in (0, 1), got ${alpha}`);
+  const sampled = collectEstimates(estimator, problem, options);
+  const acc = new Welford(sampled.dim);
+  acc.pushRows(sampled.rows);
+  const names = sampled.names;
+  const exactFlat = sampled.exact;
 
   const variance = acc.variance();
-  const names = keys.flatMap((k, j) => Array.from({ length: exact[j].size }, (_, i) => `${k}[${i}]`));
-  const exactFlat = exact.flatMap((g) => Array.from(g.data));
   const coords = names.map((name, j) => {
     const stderr = Math.sqrt(variance[j] / acc.count);
     const diff = acc.mean[j] - exactFlat[j];
@@ -157,8 +199,9 @@ export function checkUnbiased<State>(estimator: Estimator<State>, problem: Check
     maxAbsZ: Math.max(...coords.map((c) => Math.abs(c.z))),
     alpha,
     units: acc.count,
-    samplesPerUnit: iid ? 1 : perCall,
-    value: fTotal / drawn,
+    samplesPerUnit: sampled.samplesPerUnit,
+    value: sampled.value,
+    microsecondsPerEstimate: sampled.microsecondsPerEstimate,
   };
 }
 

@@ -1,0 +1,122 @@
+// Comparing estimators on one problem, as Owen (ch. 8) compares Monte Carlo
+// methods: bias against the exact gradient, variance, mean squared error,
+// cost, and efficiency = 1 / (MSE × cost), each with a confidence interval.
+//
+// Estimators that share a baseline across the samples of a call (RLOO) are
+// measured per call of n samples; every figure is then scaled to one
+// sample's worth (variance and MSE × n, time ÷ n), which leaves efficiency
+// unchanged and makes the rows comparable.
+
+import { normalQuantile, Welford, type Interval } from '../lib/stats.ts';
+import { collectEstimates, type CheckProblem } from './check.ts';
+import type { Estimator } from './estimator.ts';
+
+/** A point estimate with its confidence interval. */
+export interface Estimate extends Interval {
+  value: number;
+}
+
+export interface CoordinateBias extends Estimate {
+  name: string;
+  /** Bias over its standard error. */
+  z: number;
+}
+
+export interface EstimatorComparison {
+  estimator: string;
+  /** What the estimator declares. */
+  unbiased: boolean;
+  /** Per coordinate: mean estimate − exact gradient, with a normal interval. */
+  bias: CoordinateBias[];
+  /** ‖bias‖ (Euclidean, point estimate; it includes Monte Carlo noise of size ~√(variance/N)). */
+  biasNorm: number;
+  maxAbsZ: number;
+  /** Total variance Σ_j Var[ĝ_j] of one sample's estimate. */
+  variance: Estimate;
+  /** E‖ĝ − ∇L‖² of one sample's estimate. */
+  mse: Estimate;
+  microsecondsPerEstimate: number;
+  /** 1 / (MSE × µs): estimates per microsecond of work at unit squared error. */
+  efficiency: number;
+  /** efficiency / efficiency of the reference estimator (REINFORCE by default), when it is compared too. */
+  relativeEfficiency: number | null;
+  samples: number;
+  samplesPerUnit: number;
+}
+
+export interface CompareOptions {
+  samples?: number;
+  seed?: number;
+  /** Confidence level of the intervals (default 0.95). */
+  level?: number;
+  /** The estimator efficiencies are relative to (default 'reinforce'). */
+  reference?: string;
+  /** Learned parts per estimator name (default: each estimator's init). */
+  states?: Record<string, unknown>;
+}
+
+function meanInterval(values: Float64Array, scale: number, quantile: number): Estimate {
+  const w = new Welford(1);
+  for (let i = 0; i < values.length; i++) w.push(values[i]);
+  const mean = w.mean[0] * scale;
+  const half = quantile * Math.sqrt(w.variance()[0] / w.count) * scale;
+  return { value: mean, lower: mean - half, upper: mean + half };
+}
+
+/**
+ * Runs every estimator on the problem with the same seed and returns one
+ * comparison row each, in the order given.
+ */
+export function compare(estimators: readonly Estimator[], problem: CheckProblem, options: CompareOptions = {}): EstimatorComparison[] {
+  const level = options.level ?? 0.95;
+  if (!(level > 0 && level < 1)) throw new RangeError(`compare: level must lie in (0, 1), got ${level}`);
+  const quantile = normalQuantile(0.5 + level / 2);
+  const rows = estimators.map((estimator) => {
+    const sampled = collectEstimates(estimator, problem, {
+      samples: options.samples ?? 20000,
+      seed: options.seed ?? 0,
+      state: options.states?.[estimator.name],
+    });
+    const { rows: data, units, dim, exact, names, samplesPerUnit: k } = sampled;
+    const acc = new Welford(dim);
+    acc.pushRows(data);
+    // Per unit: squared deviation from the sample mean and from the exact gradient.
+    const spread = new Float64Array(units);
+    const error = new Float64Array(units);
+    for (let i = 0; i < units; i++) {
+      let s = 0;
+      let e = 0;
+      for (let j = 0; j < dim; j++) {
+        const x = data[i * dim + j];
+        s += (x - acc.mean[j]) ** 2;
+        e += (x - exact[j]) ** 2;
+      }
+      spread[i] = s;
+      error[i] = e;
+    }
+    const stderr = acc.stderr();
+    const bias = names.map((name, j) => {
+      const b = acc.mean[j] - exact[j];
+      return { name, value: b, lower: b - quantile * stderr[j], upper: b + quantile * stderr[j], z: stderr[j] > 0 ? b / stderr[j] : 0 };
+    });
+    const variance = meanInterval(spread, (k * units) / Math.max(1, units - 1), quantile);
+    const mse = meanInterval(error, k, quantile);
+    return {
+      estimator: estimator.name,
+      unbiased: estimator.unbiased,
+      bias,
+      biasNorm: Math.sqrt(bias.reduce((acc2, b) => acc2 + b.value * b.value, 0)),
+      maxAbsZ: Math.max(...bias.map((b) => Math.abs(b.z))),
+      variance,
+      mse,
+      microsecondsPerEstimate: sampled.microsecondsPerEstimate,
+      efficiency: 1 / (mse.value * sampled.microsecondsPerEstimate),
+      relativeEfficiency: null as number | null,
+      samples: units * k,
+      samplesPerUnit: k,
+    };
+  });
+  const reference = rows.find((r) => r.estimator === (options.reference ?? 'reinforce'));
+  if (reference !== undefined) for (const r of rows) r.relativeEfficiency = r.efficiency / reference.efficiency;
+  return rows;
+}
