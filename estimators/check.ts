@@ -106,7 +106,8 @@ export interface EstimateSample {
 export function collectEstimates<State>(estimator: Estimator<State>, problem: CheckProblem, options: CheckOptions<State> = {}): EstimateSample {
   const samples = options.samples ?? 20000;
   const r = makeRng(options.seed ?? 0);
-  const state = options.state ?? estimator.init?.(problem.dist, r.split());
+  // The state carries over between calls, so a moving-average baseline moves.
+  let state = options.state ?? estimator.init?.(problem.dist, r.split());
   const keys = Object.keys(paramsOf(problem.dist));
   const exactGradients = problem.exactGradient ?? exactGradientOf(problem.dist, problem.f);
   const exact = keys.map((k) => {
@@ -132,6 +133,7 @@ export function collectEstimates<State>(estimator: Estimator<State>, problem: Ch
     const started = performance.now();
     const out = estimateGradient(estimator, problem.dist, problem.f, r, { n, state });
     elapsed += performance.now() - started;
+    state = out.state;
     fTotal += out.value * n;
     drawn += n;
     if (iid) {
