@@ -234,19 +234,23 @@ exact('Monte Carlo variance agrees with the exact variance (χ² interval, α = 
   assert.ok(Math.abs(s2 - exactVar) / se < 4.42, `MC ${s2} vs exact ${exactVar} (se ${se})`); // 4.42: two-sided 1e-5
 });
 
-exact('the variance gradient equals finite differences of the exact variance', () => {
-  const state = randomState(one, 3);
-  const meanSquare = (s: RelaxState) => rule(s).meanSquare;
-  const auto = rule(state).stateGradient as RelaxState;
-  const h = 1e-5;
-  const shift = (key: 'eta' | 'logTemperature' | 'alpha', delta: number): RelaxState => ({ ...state, [key]: add(state[key] as Tensor, delta) });
-  for (const key of ['eta', 'logTemperature', 'alpha'] as const) {
-    const fd = (meanSquare(shift(key, h)) - meanSquare(shift(key, -h))) / (2 * h);
-    const a = (auto[key] as Tensor).item();
-    // The quadrature is a smooth function of φ; central differences err by O(h²) ≈ 1e-10 plus rounding ≈ 1e-11/h.
-    assert.ok(Math.abs(fd - a) < 1e-6 * (1 + Math.abs(fd)), `${key}: autodiff ${a} vs FD ${fd}`);
-  }
-});
+for (const estimator of [relaxEstimator, rebarEstimator] as Estimator<RelaxState>[]) {
+  exact(`${estimator.name}: the variance gradient equals finite differences of the exact variance`, () => {
+    const state = estimator.name === 'rebar' ? { logTemperature: scalar(Math.log(0.3)), eta: scalar(0.7) } : randomState(one, 3);
+    const moments = (s: RelaxState) =>
+      quadratureMoments(estimator, one, oneF, { blocks: 2, breakpoints: [[jump], []], state: s, trainState: true });
+    const auto = moments(state).stateGradient as RelaxState;
+    const h = 1e-5;
+    const shift = (key: 'eta' | 'logTemperature' | 'alpha', delta: number): RelaxState => ({ ...state, [key]: add(state[key] as Tensor, delta) });
+    const keys = estimator.name === 'rebar' ? (['eta', 'logTemperature'] as const) : (['eta', 'logTemperature', 'alpha'] as const);
+    for (const key of keys) {
+      const fd = (moments(shift(key, h)).meanSquare - moments(shift(key, -h)).meanSquare) / (2 * h);
+      const a = (auto[key] as Tensor).item();
+      // The quadrature is a smooth function of φ; central differences err by O(h²) ≈ 1e-10 plus rounding ≈ 1e-11/h.
+      assert.ok(Math.abs(fd - a) < 1e-6 * (1 + Math.abs(fd)), `${key}: autodiff ${a} vs FD ${fd}`);
+    }
+  });
+}
 
 exact.run();
 
