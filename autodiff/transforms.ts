@@ -9,7 +9,7 @@
 
 import { Tensor, formatShape, shapesEqual } from './tensor.ts';
 import { openTape, closeTape, watch, idOn, describe, type Tape } from './tape.ts';
-import { mapTree, leaves, type Tree } from './tree.ts';
+import { mapTree, leaves } from './tree.ts';
 import { add } from './ops/binary.ts';
 
 /** Walks the tape backwards from `outputs` with their cotangents; returns every leaf's cotangent by node id. */
@@ -127,9 +127,10 @@ export function valueAndGrad<F extends Fn>(f: F, options: GradOptions = {}): (..
 /**
  * Reverse mode with an explicit cotangent: `vjp(f, ...primals)` runs f once
  * and returns its output and a function taking a cotangent of the output's
- * shape (a tree, if f returns one) to one cotangent per primal.
+ * shape (a tree, if f returns one) to one cotangent per primal. Trees may be
+ * typed with interfaces: anything whose leaves are Tensors is accepted.
  */
-export function vjp<P extends unknown[], O extends Tree>(f: (...primals: P) => O, ...primals: P): { out: O; vjp: (cotangent: O) => P } {
+export function vjp<P extends unknown[], O>(f: (...primals: P) => O, ...primals: P): { out: O; vjp: (cotangent: O) => P } {
   if (typeof f !== 'function') throw new TypeError(`vjp: expected a function, got ${describe(f)}`);
   const tape = openTape();
   let out: O;
