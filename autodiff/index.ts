@@ -12,3 +12,4 @@ export { sum, mean, max, min, logsumexp, softmax, logSoftmax, argmax } from './o
 export type { Axis } from './ops/reduce.ts';
 export { reshape, expandDims, squeeze, broadcastTo, sumToShape, slice, pad, concat, stack, gather, scatterAdd, take, oneHot } from './ops/shape.ts';
 export { matmul, transpose, outer, dot } from './ops/linalg.ts';
+export { inverse, solve, slogdet, logdet, det, type Slogdet } from './ops/decompositions.ts';
