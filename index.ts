@@ -47,5 +47,3 @@ export { collectEstimates } from './estimators/check.ts';
 export type { EstimateSample } from './estimators/check.ts';
 export { train, trainToy } from './estimators/training.ts';
 export type { TrainingCurve, TrainingPoint, TrainOptions, ToyOptions } from './estimators/training.ts';
-export { lineChart, barChart } from './lib/plot.ts';
-export type { LineChartOptions, LineSeries, BarChartOptions, BarSeries, ReferenceLine, ScaleKind } from './lib/plot.ts';
