@@ -47,3 +47,8 @@ export { collectEstimates } from './estimators/check.ts';
 export type { EstimateSample } from './estimators/check.ts';
 export { train, trainToy } from './estimators/training.ts';
 export type { TrainingCurve, TrainingPoint, TrainOptions, ToyOptions } from './estimators/training.ts';
+export { lineChart, barChart, linearTicks, logTicks, formatTick, escapeXml, PALETTE } from './lib/plot.ts';
+export type { ScaleKind, SeriesStyle, LineSeries, ReferenceLine, ChartOptions, LineChartOptions, BarSeries, BarChartOptions, Ticks } from './lib/plot.ts';
+export * as report from './lib/report.ts';
+export { htmlReport, formatNumber } from './lib/report.ts';
+export type { ReportBlock, ReportOptions, TableColumn, TableCell } from './lib/report.ts';
