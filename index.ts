@@ -52,3 +52,5 @@ export type { ScaleKind, SeriesStyle, LineSeries, ReferenceLine, ChartOptions, L
 export * as report from './lib/report.ts';
 export { htmlReport, formatNumber } from './lib/report.ts';
 export type { ReportBlock, ReportOptions, TableColumn, TableCell } from './lib/report.ts';
+export { gumbelSoftmax, straightThrough, stGumbelSoftmax, gumbelRao, relaxationEstimator, gumbelSoftmaxEstimator, straightThroughEstimator, stGumbelSoftmaxEstimator, gumbelRaoEstimator, DEFAULT_TEMPERATURE, DEFAULT_CONDITIONALS } from './estimators/relaxations.ts';
+export type { RelaxationOptions, GumbelRaoOptions, RelaxationKind } from './estimators/relaxations.ts';
