@@ -537,7 +537,7 @@ function hash(s: string): string {
 
 /** Wraps the body in the <svg> element with a white background, and gives its clip path a unique id. */
 function svgDocument(width: number, height: number, title: string | undefined, body: string[]): string {
-  const inner = body.join('\n');
+  const inner = body.filter((line) => line !== '').join('\n');
   const id = `mcgrad-clip-${hash(`${width}x${height}\n${inner}`)}`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="${FONT}" fill="#222">`,
@@ -832,6 +832,23 @@ export function barChart(options: BarChartOptions): string {
   const at = (c: number, v: number): [number, number] => (horizontal ? [v, c] : [c, v]);
   const base = kind === 'log' ? valueScale.range[0] : valueScale.map(Math.min(Math.max(0, ticks.domain[0]), ticks.domain[1]));
 
+  /** The error bar of category i at category position c, or '' when its interval cannot be drawn. */
+  const errorBar = (lower: ArrayLike<number> | undefined, upper: ArrayLike<number> | undefined, i: number, c: number): string => {
+    if (!lower || !upper || !ok(upper[i]) || Number.isNaN(lower[i]) || lower[i] === Infinity) return '';
+    // A lower end ≤ 0 on a log axis runs to the axis edge, without a cap there.
+    const lowOk = ok(lower[i]);
+    const lo = lowOk ? valueScale.map(lower[i]) : valueScale.range[0];
+    const hi = valueScale.map(upper[i]);
+    const cap = Math.min(5, thick / 3);
+    const seg = (c0: number, v0: number, c1: number, v1: number) => {
+      const [x1, y1] = at(c0, v0);
+      const [x2, y2] = at(c1, v1);
+      return `M${px(x1)},${px(y1)}L${px(x2)},${px(y2)}`;
+    };
+    const d = seg(c, lo, c, hi) + seg(c - cap, hi, c + cap, hi) + (lowOk ? seg(c - cap, lo, c + cap, lo) : '');
+    return `<path class="errorbar" d="${d}" stroke="#222" stroke-width="1.3" fill="none"/>`;
+  };
+
   const body: string[] = [];
   body.push(clipPaths(plot));
   body.push(...drawAxis(horizontal ? 'bottom' : 'left', valueScale, ticks, labels, plot, minorTicks));
@@ -851,32 +868,20 @@ export function barChart(options: BarChartOptions): string {
     for (let i = 0; i < n; i++) {
       const c = centre(i, s.index);
       const v = s.values[i];
+      // A bar goes under its error bar; a dot goes on top of its whisker, which would hide it.
+      const err = errorBar(s.lower, s.upper, i, c);
       if (!ok(v)) {
         const note = Number.isFinite(v) ? '≤ 0' : 'n/a';
         const [tx, ty] = at(c, base + (horizontal ? 4 : -4));
-        body.push(text(tx, ty + (horizontal ? SMALL * 0.35 : 0), note, `class="missing" font-size="${SMALL}" fill="#888"${horizontal ? '' : ' text-anchor="middle"'}`));
+        body.push(text(tx, ty + (horizontal ? SMALL * 0.35 : 0), note, `class="missing" font-size="${SMALL}" fill="#888"${horizontal ? '' : ' text-anchor="middle"'}`), err);
       } else if (style === 'bar') {
         const p = valueScale.map(v);
         const [x0, y0] = at(c - thick / 2, Math.min(p, base));
         const [w, h] = horizontal ? [Math.abs(p - base), thick] : [thick, Math.abs(p - base)];
-        body.push(`<rect class="bar" data-value="${v}" x="${px(x0)}" y="${px(y0)}" width="${px(w)}" height="${px(h)}" fill="${s.color}" fill-opacity="0.85"/>`);
+        body.push(`<rect class="bar" data-value="${v}" x="${px(x0)}" y="${px(y0)}" width="${px(w)}" height="${px(h)}" fill="${s.color}" fill-opacity="0.85"/>`, err);
       } else {
         const [x0, y0] = at(c, valueScale.map(v));
-        body.push(marker(MARKERS[s.index % MARKERS.length], x0, y0, s.color, 4.5).replace(/^<(\w+)/, '<$1 class="dot"'));
-      }
-      if (s.lower && s.upper && ok(s.upper[i]) && !Number.isNaN(s.lower[i]) && s.lower[i] !== Infinity) {
-        // A lower end ≤ 0 on a log axis runs to the axis edge, without a cap there.
-        const lowOk = ok(s.lower[i]);
-        const lo = lowOk ? valueScale.map(s.lower[i]) : valueScale.range[0];
-        const hi = valueScale.map(s.upper[i]);
-        const cap = Math.min(5, thick / 3);
-        const seg = (c0: number, v0: number, c1: number, v1: number) => {
-          const [x1, y1] = at(c0, v0);
-          const [x2, y2] = at(c1, v1);
-          return `M${px(x1)},${px(y1)}L${px(x2)},${px(y2)}`;
-        };
-        const d = seg(c, lo, c, hi) + seg(c - cap, hi, c + cap, hi) + (lowOk ? seg(c - cap, lo, c + cap, lo) : '');
-        body.push(`<path class="errorbar" d="${d}" stroke="#222" stroke-width="1.3" fill="none"/>`);
+        body.push(err, marker(MARKERS[s.index % MARKERS.length], x0, y0, s.color, 4.5).replace(/^<(\w+)/, '<$1 class="dot"'));
       }
     }
     body.push('</g>');
