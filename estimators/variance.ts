@@ -25,7 +25,11 @@ export interface QuadratureOptions<State> {
   blocks: number;
   /** Gauss–Legendre nodes per panel (default 12). */
   nodes?: number;
-  /** Geometric panels toward 0 and 1 on every axis (default 8 levels; see unitRule). */
+  /**
+   * Geometric panels toward 0 and 1 on every axis (see unitRule). Default: 8
+   * levels for one or two noise dimensions, none beyond (the grid is a
+   * product, so its size is the per-axis count to the power d).
+   */
   grading?: number;
   /**
    * Where the estimate jumps, per axis of the noise cube (axis k·D + j is
@@ -63,7 +67,12 @@ export function quadratureMoments<State>(
   const dims = blocks * D;
   if (dims > 4) throw new RangeError(`quadratureMoments: ${dims} noise dimensions are too many for a product rule (at most 4)`);
   const m = options.nodes ?? 12;
-  const axes = Array.from({ length: dims }, (_, k) => unitRule(m, options.breakpoints?.[k] ?? [], options.grading ?? 8));
+  const grading = options.grading ?? (dims <= 2 ? 8 : 0);
+  const axes = Array.from({ length: dims }, (_, k) => unitRule(m, options.breakpoints?.[k] ?? [], grading));
+  const size = axes.reduce((acc, a) => acc * a.nodes.length, 1);
+  if (size > 2_000_000) {
+    throw new RangeError(`quadratureMoments: the grid would have ${size} points (${axes.map((a) => a.nodes.length).join(' × ')}); lower nodes or grading`);
+  }
   const { points, weights, count } = productRule(axes);
 
   // The script: block by block, each block row-major [count, D].
