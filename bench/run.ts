@@ -35,7 +35,14 @@ function parseArgs(argv: readonly string[]): { only: string | null; quick: boole
 }
 
 function main(): void {
-  const { only, quick } = parseArgs(process.argv.slice(2));
+  let args: { only: string | null; quick: boolean };
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  const { only, quick } = args;
   const names = only === null ? Object.keys(SUITES) : [only];
   const cases = names.flatMap((suite) => SUITES[suite]().map((c) => ({ suite, ...c })));
   const cpu = os.cpus()[0]?.model ?? 'unknown';
