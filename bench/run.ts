@@ -3,7 +3,7 @@
 // passes; see timing.ts). Machine information goes to stderr.
 //
 //   npm run bench                      every suite, the peers' timing method
-//   npm run bench -- --only engine     one suite
+//   npm run bench -- --only engine     one suite (engine | estimators)
 //   npm run bench -- --quick           a smoke run: every case, few passes
 //
 // Compare with the peers (../shared/peers/) run in the same session: see
@@ -11,11 +11,13 @@
 
 import os from 'node:os';
 import { engineCases, type BenchCase } from './engine.ts';
+import { estimatorCases } from './estimators.ts';
 import { measureRoundRobin, FULL, QUICK } from './timing.ts';
 
 /** Each suite builds its cases (inputs allocated once, outside the timing). */
 const SUITES: Record<string, () => BenchCase[]> = {
   engine: engineCases,
+  estimators: estimatorCases,
 };
 
 function parseArgs(argv: readonly string[]): { only: string | null; quick: boolean } {
