@@ -20,7 +20,8 @@ import { quadraticFunction, tableFunction } from '../../lib/functions.ts';
 import { mlpFromArrays } from '../../lib/mlp.ts';
 import { adam } from '../../lib/optim.ts';
 import { fixedDiscreteProblems, problemArbitrary, assertUnbiased, assertRejected } from '../harness/problems.ts';
-import fixtures from '../../../shared/peers/fixtures.json' with { type: 'json' };
+// The peer's fixtures (shared/peers/fixtures.json), copied so that the spec needs nothing outside the repository.
+import fixtures from '../fixtures/peers-toy.json' with { type: 'json' };
 
 const ALPHA = 1e-5;
 const DISCRETE = [rebarEstimator, relaxEstimator, dlaxEstimator] as Estimator<RelaxState>[];
@@ -54,7 +55,7 @@ peer('REBAR: g and d(g²)/d(log λ, η)', () => {
 });
 
 peer('RELAX with the fixture network: g, d(g²)/d log λ and |d(g²)/d net|', () => {
-  const state: RelaxState = { logTemperature: scalar(Math.log(0.5)), eta: scalar(1), alpha: scalar(1), net: mlpFromArrays(fixtures.toy.relax.mlp) };
+  const state: RelaxState = { logTemperature: scalar(Math.log(0.5)), eta: scalar(1), alpha: scalar(1), net: mlpFromArrays(fixtures.toy_relax_mlp) };
   const out = estimateGradient(relaxEstimator, toy, toyF, fixedNoise(), { n: 1, state, trainState: true });
   const sg = out.stateGradient as RelaxState;
   const netNorm = Math.sqrt(leaves(sg.net).reduce((acc, t) => acc + t.data.reduce((a, x) => a + x * x, 0), 0));
@@ -64,7 +65,7 @@ peer('RELAX with the fixture network: g, d(g²)/d log λ and |d(g²)/d net|', ()
 });
 
 peer('d(g²)/dφ by double backprop equals central differences of g² (fixed noise)', () => {
-  const base: RelaxState = { logTemperature: scalar(Math.log(0.5)), eta: scalar(1), alpha: scalar(1), net: mlpFromArrays(fixtures.toy.relax.mlp) };
+  const base: RelaxState = { logTemperature: scalar(Math.log(0.5)), eta: scalar(1), alpha: scalar(1), net: mlpFromArrays(fixtures.toy_relax_mlp) };
   const square = (s: RelaxState) => estimateGradient(relaxEstimator, toy, toyF, fixedNoise(), { n: 1, state: s }).gradient.logits.item() ** 2;
   const auto = estimateGradient(relaxEstimator, toy, toyF, fixedNoise(), { n: 1, state: base, trainState: true }).stateGradient as RelaxState;
   const autoLeaves = leaves(auto);
