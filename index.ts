@@ -54,3 +54,5 @@ export { htmlReport, formatNumber } from './lib/report.ts';
 export type { ReportBlock, ReportOptions, TableColumn, TableCell } from './lib/report.ts';
 export { gumbelSoftmax, straightThrough, stGumbelSoftmax, gumbelRao, relaxationEstimator, gumbelSoftmaxEstimator, straightThroughEstimator, stGumbelSoftmaxEstimator, gumbelRaoEstimator, DEFAULT_TEMPERATURE, DEFAULT_CONDITIONALS } from './estimators/relaxations.ts';
 export type { RelaxationOptions, GumbelRaoOptions, RelaxationKind } from './estimators/relaxations.ts';
+export { BlockRng, SobolRng, sobolPoints, owenScramble, SOBOL_MAX_DIMENSION } from './lib/qmc.ts';
+export type { SobolOptions } from './lib/qmc.ts';
