@@ -174,7 +174,7 @@ interface Replicates {
 }
 
 /** R independent randomizations, one estimate of n samples each: mean and variance across them per coordinate. */
-function replicate(estimator: Estimator<undefined>, dist: Dist, f: SampleFunction, noise: (r: number) => Rng, R: number, n: number): Replicates {
+function replicate<S>(estimator: Estimator<S>, dist: Dist, f: SampleFunction, noise: (r: number) => Rng, R: number, n: number): Replicates {
   const rows: number[][] = [];
   for (let r = 0; r < R; r++) {
     const g = estimateGradient(estimator, dist, f, noise(r), { n }).gradient;
