@@ -56,3 +56,4 @@ export { gumbelSoftmax, straightThrough, stGumbelSoftmax, gumbelRao, relaxationE
 export type { RelaxationOptions, GumbelRaoOptions, RelaxationKind } from './estimators/relaxations.ts';
 export { BlockRng, SobolRng, sobolPoints, owenScramble, SOBOL_MAX_DIMENSION } from './lib/qmc.ts';
 export type { SobolOptions } from './lib/qmc.ts';
+export { AntitheticRng, antithetic, pairMeans, reinforceAntithetic, pathwiseAntithetic, commonRandomNumbers } from './estimators/antithetic.ts';
