@@ -37,6 +37,7 @@ import {
   argmax,
   logSoftmax,
   oneHot,
+  broadcastTo,
   stopGradient,
 } from '../autodiff/index.ts';
 import { Rng } from './random.ts';
@@ -341,6 +342,14 @@ export function conditionalLogistic(logits: Tensor, b: Tensor, v: Tensor): Tenso
   requireBits('conditionalLogistic', b);
   requireOpenUnit('conditionalLogistic', 'v', v);
   broadcastShapes('conditionalLogistic', broadcastShapes('conditionalLogistic', logits.shape, b.shape), v.shape);
+  return conditionalLogisticUnchecked(logits, b, v);
+}
+
+/**
+ * conditionalLogistic without the argument checks, for estimators whose b
+ * (from H(z)) and v (from a generator) are valid by construction.
+ */
+export function conditionalLogisticUnchecked(logits: Tensor, b: Tensor, v: Tensor): Tensor {
   const logV = log(v);
   const logOneMinusV = log1p(neg(v));
   const above = sub(softplus(add(logits, logV)), logOneMinusV); // z̃ | b = 1
@@ -374,9 +383,21 @@ export function conditionalGumbel(logits: Tensor, b: Tensor, v: Tensor): Tensor 
     throw new RangeError(`conditionalGumbel: b has ${b.shape[b.rank - 1]} classes ${formatShape(b.shape)}, logits ${logits.shape[logits.rank - 1]} ${formatShape(logits.shape)}`);
   }
   broadcastShapes('conditionalGumbel', logits.shape, b.shape);
+  return conditionalGumbelUnchecked(logSoftmax(logits), b, v);
+}
+
+/**
+ * conditionalGumbel from log θ = logSoftmax(logits) [...batch, K], already
+ * computed (an estimator shares it with z and log p(b|θ)), without the
+ * argument checks: for estimators whose b (from H(z)) and v (from a
+ * generator) are valid by construction.
+ */
+export function conditionalGumbelUnchecked(logTheta: Tensor, b: Tensor, v: Tensor): Tensor {
   const hot = stopGradient(b);
-  const logTheta = logSoftmax(logits); // [...batch, K]
   const top = neg(log(neg(log(sum(mul(hot, v), -1, true))))); // z̃_b = −log(−log v_b): [n, ...batch, 1]
-  const rest = truncatedGumbelUnchecked(logTheta, top, v); // [n, ...batch, K]
-  return where(hot, top, rest);
+  // Spread along the classes once, so that every op below (and its VJP) is
+  // elementwise on equal shapes instead of broadcasting [.., 1] against [.., K].
+  const bound = broadcastTo(top, v.shape); // [n, ...batch, K]
+  const rest = truncatedGumbelUnchecked(logTheta, bound, v); // [n, ...batch, K]
+  return where(hot, bound, rest);
 }
