@@ -57,3 +57,5 @@ export type { RelaxationOptions, GumbelRaoOptions, RelaxationKind } from './esti
 export { BlockRng, SobolRng, sobolPoints, owenScramble, SOBOL_MAX_DIMENSION } from './lib/qmc.ts';
 export type { SobolOptions } from './lib/qmc.ts';
 export { AntitheticRng, antithetic, pairMeans, reinforceAntithetic, pathwiseAntithetic, commonRandomNumbers } from './estimators/antithetic.ts';
+export { controlVariate, controlVariates, reinforceWithControl, deltaMethod, controlVariateEstimator, reinforceDelta, reinforceDelta1 } from './estimators/control-variates.ts';
+export type { BetaRule, ControlVariateOptions, ControlVariateResult, KnownMean, ControlFunction, ReinforceControlOptions } from './estimators/control-variates.ts';

@@ -75,6 +75,18 @@ export function checkFamily(estimator: string, dist: Dist, families: readonly Fa
   if (dist.family === 'categorical' && p.rank < 1) {
     throw new RangeError(`${estimator}: categorical logits need a class axis, got shape ${formatShape(p.shape)}`);
   }
+  if (dist.family === 'normal') {
+    const scale = dist.scale;
+    if (!(scale instanceof Tensor)) throw new TypeError(`${estimator}: the normal's scale must be a Tensor`);
+    // Per-sample estimates need one scale per coordinate: a broadcast scale would be summed over coordinates.
+    if (formatShape(scale.shape) !== formatShape(p.shape)) {
+      throw new RangeError(`${estimator}: normal loc ${formatShape(p.shape)} and scale ${formatShape(scale.shape)} must have the same shape; broadcast the scale first`);
+    }
+    for (let i = 0; i < scale.data.length; i++) {
+      const s = scale.data[i];
+      if (!(s > 0 && s < Infinity)) throw new RangeError(`${estimator}: the normal's scale must be positive and finite, got ${s} at index ${i}`);
+    }
+  }
 }
 
 export function checkSamples(estimator: string, n: number, min = 1): void {
