@@ -286,7 +286,7 @@ delta('per-sample (tiled) estimates average to the plain surrogate’s gradient 
   for (const { dist, f } of cases) {
     const n = 32;
     const tiled = estimateGradient(reinforceDelta, dist, f, rng(6), { n }).gradient;
-    const params = dist.family === 'normal' ? { loc: dist.loc, scale: dist.scale } : { logits: dist.logits };
+    const params: Record<string, Tensor> = dist.family === 'normal' ? { loc: dist.loc, scale: dist.scale } : { logits: dist.logits };
     const plain = grad((q: Record<string, Tensor>) => reinforceWithControl(withParams(dist, q), f, rng(6), { n, control: deltaMethod(2) }).surrogate)(params);
     for (const key of Object.keys(params)) tiled[key].data.forEach((v, j) => assert.ok(Math.abs(v - plain[key].data[j]) < 1e-10, `${dist.family} ${key}[${j}]`));
   }
