@@ -59,3 +59,5 @@ export type { SobolOptions } from './lib/qmc.ts';
 export { AntitheticRng, antithetic, pairMeans, reinforceAntithetic, pathwiseAntithetic, commonRandomNumbers } from './estimators/antithetic.ts';
 export { controlVariate, controlVariates, reinforceWithControl, deltaMethod, controlVariateEstimator, reinforceDelta, reinforceDelta1 } from './estimators/control-variates.ts';
 export type { BetaRule, ControlVariateOptions, ControlVariateResult, KnownMean, ControlFunction, ReinforceControlOptions } from './estimators/control-variates.ts';
+export { raoBlackwell, sumAndSample, raoBlackwellEstimator, sumAndSampleEstimator, raoBlackwellReinforce, sumAndSampleReinforce } from './estimators/conditioning.ts';
+export type { RaoBlackwellOptions, SumAndSampleOptions } from './estimators/conditioning.ts';
