@@ -65,6 +65,31 @@ const expectations: Record<string, (stdout: string) => void> = {
     assert.ok(numberOn(out, /^straight-through\s+no\s+\S+\s+/) > 3.5, 'straight-through is visibly biased (max |z|)');
     assert.match(out, /wrote report\/examples\/compare-estimators\.svg/);
   },
+  'antithetic-sampling.ts': (out) => {
+    // ρ < 0 for a monotone integrand, ρ = 1 for a symmetric one (Owen, Theorem 8.1 and its counterexample).
+    const rho = (name: string) => Number(out.split('\n').find((l) => l.startsWith(name))!.trim().split(/\s+/).pop());
+    assert.ok(rho('E[e^u]') < -0.9, `rho ${rho('E[e^u]')}`);
+    assert.ok(Math.abs(rho('E[(u − ½)²]') - 1) < 0.01, `rho ${rho('E[(u − ½)²]')}`);
+    assert.match(out, /^pathwise ∂\/∂μ, Gaussian\s+\S+\s+0 \(exact\)/m);
+    const crn = out.match(/independent noise (\S+), common random numbers (\S+)/)!;
+    assert.ok(Number(crn[2]) < Number(crn[1]) / 100, crn[0]);
+  },
+  'control-variates.ts': (out) => {
+    const [, plain, best] = out.match(/plain (\S+), with β\* (\S+)/)!.map(Number);
+    assert.ok(best < plain / 2, `${best} vs ${plain}`);
+    // The parabola: β* is its minimum, and 2β* gives back the plain variance (an identity in the sample moments).
+    const at = Object.fromEntries([...out.matchAll(/c=(\S+) (\d\.\d+)/g)].map((m) => [m[1], Number(m[2])]));
+    assert.ok(at['1'] < at['0.5'] && at['1'] < at['1.5'], JSON.stringify(at));
+    assert.is(at['2'], at['0']);
+    assert.match(out, /^normal, f = Σ\(x − t\)² \(quadratic\)\s+\S+\s+\S+\s+0$/m);
+  },
+  'rao-blackwellization.ts': (out) => {
+    const variance = (name: string) => numberOn(out, new RegExp(`^${name.replace(/[()]/g, '\\$&')}\\s+\\d+\\s+`));
+    assert.ok(variance('rao-blackwell (b_0)') < variance('reinforce'));
+    const ks = [0, 1, 2, 4, 8, 12, 15].map((k) => variance(`sum-and-sample k=${k}`));
+    for (let i = 1; i < ks.length; i++) assert.ok(ks[i] < ks[i - 1], `k index ${i}: ${ks}`);
+    assert.is(ks[ks.length - 1], 0);
+  },
 };
 
 const examples = suite('examples');
