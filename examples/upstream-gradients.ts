@@ -44,6 +44,7 @@ const cost = square(sub(centers, t)); // [B, K]
 const f = (b: Tensor) => sum(mul(b, cost), [1, 2]);
 const encoder = (W: Tensor) => matmul(X, W); // logits [B, K]
 const exactLoss = (W: Tensor) => sum(mul(softmax(encoder(W), -1), cost)).item();
+// (A linear encoder with no bias term cannot quite reach this floor.)
 console.log(`best possible loss (each point on its cheapest code): ${sum(min(cost, 1)).item().toFixed(4)}`);
 
 // Prints the exact loss and the mean of ‖ĝ‖² since the last print, every steps/4 steps.

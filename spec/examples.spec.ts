@@ -1,6 +1,7 @@
 // Every script in examples/ runs as a user would run it (a child process with
 // tsx, from the repository root) and exits 0. MCGRAD_QUICK=1 makes each use
-// fewer steps and samples, so each takes a second or two. Where an example
+// fewer steps and samples, so each takes a second or two (a new example must
+// honour it too: this file runs whatever examples/ holds). Where an example
 // demonstrates a claim, the claim is checked on its printed output; the
 // examples use fixed seeds, so these checks are deterministic.
 
