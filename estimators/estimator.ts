@@ -11,7 +11,7 @@
 // the gradient that trains them: ∂/∂φ mean_i ‖ĝ_i‖², the single-sample
 // variance objective of Grathwohl et al. 2018, a gradient of a gradient.
 
-import { Tensor, add, mul, reshape, mean, sum, square, broadcastTo, expandDims, stopGradient, valueAndGrad, mapTree, leaves, formatShape, type Tree } from '../autodiff/index.ts';
+import { Tensor, add, mul, reshape, mean, sum, square, broadcastTo, expandDims, stopGradient, valueAndGrad, mapTree, leaves, formatShape } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
 import { paramsOf, withParams, checkSamples, type Dist, type Family, type SampleFunction } from './families.ts';
 
@@ -52,6 +52,12 @@ export interface Estimator<State = any> {
   readonly iidSamples: boolean;
   /** Fewest samples per call (2 for leave-one-out). */
   readonly minSamples: number;
+  /**
+   * State keys that are running statistics (a moving average), not learned
+   * parts: the estimator updates them itself in the returned state, and
+   * trainState does not differentiate them.
+   */
+  readonly running?: readonly string[];
   /** The learned parts at their initial values; absent for estimators without state. */
   init?(dist: Dist, rng: Rng): State;
   surrogate(dist: Dist, f: SampleFunction, rng: Rng, options: SurrogateOptions<State>): Surrogate<State>;
@@ -95,8 +101,8 @@ export interface GradientEstimate<State> {
   value: number;
   /** The state after the call. */
   state: State;
-  /** ∂/∂state mean_i ‖ĝ_i‖² (weighted with `weights`), with trainState. */
-  stateGradient?: State;
+  /** ∂/∂state mean_i ‖ĝ_i‖² (weighted with `weights`), with trainState; the estimator's running keys are left out. */
+  stateGradient?: Partial<State>;
   /** mean_i ‖ĝ_i‖² (weighted with `weights`), with trainState. */
   meanSquare?: number;
 }
@@ -134,20 +140,24 @@ export function estimateGradient<State>(
     })(tiled).grad;
 
   let perSample: Record<string, Tensor>;
-  let stateGradient: State | undefined;
+  let stateGradient: Partial<State> | undefined;
   let meanSquare: number | undefined;
   if (options.trainState) {
     if (options.state === undefined) throw new RangeError(`${estimator.name}: trainState needs a state (see the estimator's init)`);
     let captured: Record<string, Tensor> = {};
-    const objective = valueAndGrad((state: State) => {
-      captured = perSampleGrads(state);
+    // Only the learned parts are differentiated; running statistics stay constants.
+    const full = options.state as Record<string, unknown>;
+    const running = estimator.running ?? [];
+    const learned = Object.fromEntries(Object.entries(full).filter(([key]) => !running.includes(key)));
+    const objective = valueAndGrad((part: Record<string, unknown>) => {
+      captured = perSampleGrads({ ...full, ...part } as State);
       // mean over samples of the squared norm of each per-sample estimate
       const squares = leaves(captured).map((g) => average(sum(square(g), [...Array(g.rank).keys()].slice(1))));
       return squares.reduce((a, b) => add(a, b));
     });
-    const out = objective(options.state as State & Tree);
+    const out = objective(learned);
     perSample = mapTree(captured, (g) => stopGradient(g));
-    stateGradient = out.grad as State;
+    stateGradient = out.grad as Partial<State>;
     meanSquare = out.value.item();
   } else {
     perSample = perSampleGrads(options.state);

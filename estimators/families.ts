@@ -77,14 +77,14 @@ export function checkFamily(estimator: string, dist: Dist, families: readonly Fa
   }
   if (dist.family === 'normal') {
     const scale = dist.scale;
-    if (!(scale instanceof Tensor)) throw new TypeError(`${estimator}: the normal's scale must be a Tensor`);
+    if (!(scale instanceof Tensor)) throw new TypeError(`${estimator}: the normal scale must be a Tensor`);
     // Per-sample estimates need one scale per coordinate: a broadcast scale would be summed over coordinates.
     if (formatShape(scale.shape) !== formatShape(p.shape)) {
       throw new RangeError(`${estimator}: normal loc ${formatShape(p.shape)} and scale ${formatShape(scale.shape)} must have the same shape; broadcast the scale first`);
     }
     for (let i = 0; i < scale.data.length; i++) {
       const s = scale.data[i];
-      if (!(s > 0 && s < Infinity)) throw new RangeError(`${estimator}: the normal's scale must be positive and finite, got ${s} at index ${i}`);
+      if (!(s > 0 && s < Infinity)) throw new RangeError(`${estimator}: the normal scale must be positive and finite, got ${s} at index ${i}`);
     }
   }
 }

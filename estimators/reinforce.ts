@@ -111,6 +111,7 @@ function entry(name: string, baseline: BaselineKind, description: string): Estim
     families: FAMILIES,
     iidSamples: !loo,
     minSamples: loo ? 2 : 1,
+    running: baseline === 'moving-average' ? ['average'] : undefined,
     init:
       baseline === 'learned'
         ? (dist) => ({ phi: { w: zeros([eventShape(dist).reduce((a, d) => a * d, 1)]), c: scalar(0) } })

@@ -19,7 +19,7 @@
 //   f(b) + (f(b) − c(z̃))·(log p − stop(log p)) + (c(z) − c(z̃)) − stop(c(z) − c(z̃)),
 // whose value is f(b) and whose gradient is ĝ.
 
-import { Tensor, add, sub, mul, exp, reshape, concat, slice, stopGradient, scalar } from '../autodiff/index.ts';
+import { Tensor, add, sub, mul, exp, reshape, concat, slice, stopGradient, scalar, zeros } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
 import { conditionalLogistic, conditionalGumbel } from '../lib/gumbel.ts';
 import { initMlp, applyMlp, type MlpParams } from '../lib/mlp.ts';
@@ -58,12 +58,13 @@ function rows(x: Tensor): Tensor {
 /**
  * The learned parts of REBAR and RELAX.
  *   logTemperature → log λ, the relaxation's temperature (learned in log space so λ > 0)
- *   eta            → η, the weight of the relaxed f in c_φ
+ *   eta            → η, the weight of the relaxed f in c_φ (absent: no f term,
+ *                    and f is never differentiated)
  *   alpha, net     → α and the network r: c_φ(z) = η f(σ_λ(z)) + α r(σ_λ(z))
  */
 export interface RelaxState {
   logTemperature: Tensor;
-  eta: Tensor;
+  eta?: Tensor;
   alpha?: Tensor;
   net?: MlpParams;
 }
@@ -71,8 +72,8 @@ export interface RelaxState {
 export interface RelaxInit {
   /** λ at the start (default 0.5). */
   temperature?: number;
-  /** η at the start (default 1; 0 leaves the relaxed f out). */
-  eta?: number;
+  /** η at the start (default 1); null leaves the f term out, so f need not be differentiable. */
+  eta?: number | null;
   /** α at the start (default 1; 0 makes RELAX start as REINFORCE when eta is 0 too). */
   alpha?: number;
   /** Hidden layer sizes of r (default [10]); [] for no network. */
@@ -85,7 +86,8 @@ export function initRelaxState(dist: Dist, rng: Rng, init: RelaxInit = {}): Rela
   if (!(temperature > 0)) throw new RangeError(`initRelaxState: temperature must be positive, got ${temperature}`);
   const hidden = init.hidden ?? [10];
   const inputs = eventShape(dist).reduce((a, d) => a * d, 1);
-  const state: RelaxState = { logTemperature: scalar(Math.log(temperature)), eta: scalar(init.eta ?? 1) };
+  const state: RelaxState = { logTemperature: scalar(Math.log(temperature)) };
+  if (init.eta !== null) state.eta = scalar(init.eta ?? 1);
   if (hidden.length > 0) {
     state.alpha = scalar(init.alpha ?? 1);
     state.net = initMlp(rng, { sizes: [inputs, ...hidden, 1], activation: 'tanh' });
@@ -109,7 +111,8 @@ function controlVariates(family: Family | 'identity', state: RelaxState, f: Samp
   const soft = zs.map((z) => (family === 'identity' ? z : relaxed(family, z, lambda)));
   const n = zs[0].shape[0];
   const all = concat(soft, 0);
-  let c = mul(state.eta, evaluate(name, f, all, n * zs.length)); // η f(σ_λ(z)): [k·n]
+  // η f(σ_λ(z)) only when the state has η: without it f is never differentiated.
+  let c: Tensor = state.eta === undefined ? zeros([n * zs.length]) : mul(state.eta, evaluate(name, f, all, n * zs.length)); // [k·n]
   if (state.net !== undefined) {
     const r = reshape(applyMlp(state.net, rows(all), { activation: 'tanh' }), [n * zs.length]);
     c = add(c, mul(state.alpha ?? scalar(1), r));
@@ -159,8 +162,11 @@ export function relax(dist: Dist, f: SampleFunction, rng: Rng, options: RelaxOpt
  */
 export function rebar(dist: Dist, f: SampleFunction, rng: Rng, options: RelaxOptions = {}): Surrogate<RelaxState> {
   checkFamily('rebar', dist, DISCRETE);
-  const given = options.state ?? initRebarState(dist, rng);
-  const state: RelaxState = { logTemperature: given.logTemperature, eta: given.eta }; // REBAR has no network
+  // Without a state, REBAR starts where Tucker et al. do (η = 1, λ = 0.5).
+  const state = options.state ?? initRebarState(dist, rng);
+  if (state.eta === undefined || state.net !== undefined || state.alpha !== undefined) {
+    throw new RangeError('rebar: the state must be { logTemperature, eta } (REBAR\'s control variate is η f(σ_λ(z)) alone); for a network use relax');
+  }
   return relaxFamily('rebar', dist, f, rng, options, state);
 }
 
@@ -181,10 +187,12 @@ export function dlax(dist: Dist, f: SampleFunction, rng: Rng, options: RelaxOpti
   const z = perturb(dist, drawNoise(dist, rng, n, options.tiled)); // [n, ...E]
   const b = hard(dist.family, z);
   const fb = evaluate(name, f, b, n);
-  const [cz] = controlVariates(dist.family, state, f, [z], name);
+  // c(z) − c(stop z) carries ∇θ c(z) and nothing else: a parameter inside f
+  // (in c's η f term) must not get ∇c(z), whose mean is not zero.
+  const [cz, czFixed] = controlVariates(dist.family, state, f, [z, stopGradient(z)], name);
   const scoreB = scoreOf(logProb(dist, b));
   const scoreZ = scoreOf(logDensity(dist, stopGradient(z)));
-  const perSample = add(add(fb, sub(mul(fb, scoreB), mul(cz, scoreZ))), gradientOnly(cz));
+  const perSample = add(add(fb, sub(mul(fb, scoreB), mul(cz, scoreZ))), sub(cz, czFixed));
   return surrogateOf(perSample, fb, state);
 }
 
@@ -203,9 +211,9 @@ export function lax(dist: Dist, f: SampleFunction, rng: Rng, options: RelaxOptio
   checkSamples(name, n);
   const z = perturb(dist, drawNoise(dist, rng, n, options.tiled)); // [n, ...E], reparameterized
   const fz = evaluate(name, f, stopGradient(z), n); // f is never differentiated
-  const [cz] = controlVariates('identity', state, f, [z], name);
+  const [cz, czFixed] = controlVariates('identity', state, f, [z, stopGradient(z)], name); // see dlax
   const score = scoreOf(logDensity(dist, stopGradient(z)));
-  const perSample = add(add(fz, mul(sub(fz, cz), score)), gradientOnly(cz));
+  const perSample = add(add(fz, mul(sub(fz, cz), score)), sub(cz, czFixed));
   return surrogateOf(perSample, fz, state);
 }
 
@@ -220,5 +228,5 @@ function entry(name: string, fn: RelaxFn, families: readonly Family[], descripti
 export const rebarEstimator = entry('rebar', rebar, DISCRETE, 'REBAR: Concrete relaxation as control variate, η and λ learned', (d, r) => initRebarState(d, r));
 export const relaxEstimator = entry('relax', relax, DISCRETE, 'RELAX: learned control variate c_φ = η f(σ_λ(z)) + α r(σ_λ(z))', (d, r) => initRelaxState(d, r));
 export const dlaxEstimator = entry('dlax', dlax, DISCRETE, 'DLAX: learned control variate on the continuous relaxation z', (d, r) => initRelaxState(d, r));
-export const laxEstimator = entry('lax', lax, ['normal'], 'LAX: learned control variate for a reparameterizable distribution', (d, r) => initRelaxState(d, r, { eta: 0 }));
+export const laxEstimator = entry('lax', lax, ['normal'], 'LAX: learned control variate for a reparameterizable distribution', (d, r) => initRelaxState(d, r, { eta: null }));
 

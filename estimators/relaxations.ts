@@ -20,7 +20,7 @@
 // straight-through forms pass x = b + (s − stop(s)) to f (exactly b in value,
 // the gradient of s), Gumbel-softmax reports f(b) + (f(σ_τ(z)) − stop(f(σ_τ(z)))).
 
-import { Tensor, add, sub, mean, sigmoid, softmax, logSoftmax, broadcastTo, expandDims, stopGradient, formatShape } from '../autodiff/index.ts';
+import { Tensor, add, sub, mean, sigmoid, softmax, logSoftmax, broadcastTo, expandDims, stopGradient, concat, slice, formatShape } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
 import { conditionalLogistic, conditionalGumbel } from '../lib/gumbel.ts';
 import { checkFamily, checkSamples, drawNoise, perturb, hard, relaxed, sample, type Dist, type Family, type SampleFunction } from './families.ts';
@@ -112,8 +112,10 @@ function straightThroughOf(name: string, f: SampleFunction, b: Tensor, s: Tensor
  * Reference: Maddison, Mnih & Teh 2017 (Concrete); Jang, Gu & Poole 2017 (Gumbel-softmax).
  *
  * θ → `dist.logits`, τ → `options.temperature` (default 0.5). The value
- * reported is f at the hard sample b = H(z), not at the relaxed one:
- * per sample f(b) + f(σ_τ(z)) − stop(f(σ_τ(z))).
+ * reported is f at the hard sample b = H(z), not at the relaxed one: per
+ * sample f(b) + f(σ_τ(z)) − f(σ_τ(stop z)). The last two terms cancel in
+ * value and in the gradient of any parameter inside f, so such a parameter
+ * (a decoder's, say) gets ∇f(b) once, while θ and τ get the relaxed path.
  */
 export function gumbelSoftmax(dist: Dist, f: SampleFunction, rng: Rng, options: RelaxationOptions = {}): Surrogate<undefined> {
   const name = 'gumbel-softmax';
@@ -121,9 +123,12 @@ export function gumbelSoftmax(dist: Dist, f: SampleFunction, rng: Rng, options: 
   const tau = temperatureOf(name, options);
   const z = perturb(dist, drawNoise(dist, rng, n, tiled)); // [n, ...E]
   const b = hard(dist.family, z); // [n, ...E], a constant
-  const fb = evaluate(name, f, b, n); // [n]
-  const fs = evaluate(name, f, relaxed(dist.family, z, tau), n); // [n]
-  return surrogateOf(add(fb, gradientOnly(fs)), fb, undefined);
+  const soft = relaxed(dist.family, z, tau);
+  const softConst = relaxed(dist.family, stopGradient(z), tau instanceof Tensor ? stopGradient(tau) : tau);
+  const all = evaluate(name, f, concat([b, soft, softConst], 0), 3 * n); // one call of f: [3n]
+  const fb = slice(all, 0, 0, n);
+  const pathOnly = sub(slice(all, 0, n, 2 * n), slice(all, 0, 2 * n, 3 * n)); // value 0
+  return surrogateOf(add(fb, pathOnly), fb, undefined);
 }
 
 /**

@@ -3,7 +3,7 @@
 // step; Adam on θ with the estimate, and a second Adam on φ with
 // ∂/∂φ E[ĝ²]). The toy setup of their figure 1 is `trainToy`.
 
-import { Tensor, tensor, mapTree, mul } from '../autodiff/index.ts';
+import { Tensor, tensor } from '../autodiff/index.ts';
 import { rng as makeRng, type Rng } from '../lib/random.ts';
 import { adam } from '../lib/optim.ts';
 import { quadraticFunction } from '../lib/functions.ts';
@@ -26,6 +26,10 @@ export interface TrainingCurve {
   estimator: string;
   points: TrainingPoint[];
   seconds: number;
+  /** The distribution's parameters after the last step. */
+  params: Record<string, Tensor>;
+  /** The estimator's state after the last step. */
+  state: unknown;
 }
 
 export interface TrainOptions<State> {
@@ -38,32 +42,38 @@ export interface TrainOptions<State> {
   /** Learning rate of both Adams (default 0.01). */
   lr?: number;
   state?: State;
-  /** State keys to keep fixed (their gradients are zeroed). */
-  frozen?: readonly string[];
   /** Log every this many steps (default steps / 50). */
   every?: number;
   /** Fresh draws for each logged variance (default 100). */
   varianceDraws?: number;
+  /** Draws the training noise; logging draws from a generator split off it at the start. */
   rng: Rng;
   onLog?: (step: number, point: TrainingPoint) => void;
 }
 
-/** Runs the training loop and returns the logged curve. */
+/**
+ * Runs the training loop and returns the logged curve. The learned parts of
+ * the state get Adam steps on ∂/∂φ E[ĝ²]; running statistics (the
+ * estimator's `running` keys) are carried forward as the estimator returns them.
+ */
 export function train<State>(options: TrainOptions<State>): TrainingCurve {
   const started = performance.now();
   const every = options.every ?? Math.max(1, Math.floor(options.steps / 50));
   const lr = options.lr ?? 0.01;
+  const logRng = options.rng.split(); // so that logging does not change the training trajectory
   const thetaOpt = adam({ lr });
   const stateOpt = adam({ lr });
   let params = paramsOf(options.dist);
   let thetaState = thetaOpt.init(params);
   let state = options.state;
-  let stateOptState = state === undefined ? undefined : stateOpt.init(state);
-  const frozen = new Set(options.frozen ?? []);
+  const running = new Set(options.estimator.running ?? []);
+  const learnedOf = (s: State): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(s as Record<string, unknown>).filter(([key]) => !running.has(key)));
+  let stateOptState = state === undefined ? undefined : stateOpt.init(learnedOf(state));
   const points: TrainingPoint[] = [];
   const log = (step: number) => {
     const dist = withParams(options.dist, params);
-    const fresh = estimateGradient(options.estimator, dist, options.f, options.rng, { n: options.varianceDraws ?? 100, state });
+    const fresh = estimateGradient(options.estimator, dist, options.f, logRng, { n: options.varianceDraws ?? 100, state });
     let variance = 0;
     let count = 0;
     for (const g of Object.values(fresh.perSample)) {
@@ -87,20 +97,15 @@ export function train<State>(options: TrainOptions<State>): TrainingCurve {
     const dist = withParams(options.dist, params);
     const out = estimateGradient(options.estimator, dist, options.f, options.rng, { n: 1, state, trainState: state !== undefined });
     ({ params, state: thetaState } = thetaOpt.step(params, out.gradient, thetaState));
-    if (state !== undefined && out.stateGradient !== undefined) {
-      const g = frozen.size === 0 ? out.stateGradient : freeze(out.stateGradient, frozen);
-      ({ params: state, state: stateOptState } = stateOpt.step(state, g, stateOptState!));
+    if (state !== undefined && out.stateGradient !== undefined && stateOptState !== undefined) {
+      const stepped = stateOpt.step(learnedOf(state), out.stateGradient as Record<string, unknown>, stateOptState);
+      stateOptState = stepped.state;
+      // Running statistics come from the estimator; learned parts from the optimizer.
+      state = { ...(out.state as Record<string, unknown>), ...stepped.params } as State;
     }
   }
   log(options.steps);
-  return { estimator: options.estimator.name, points, seconds: (performance.now() - started) / 1000 };
-}
-
-/** Zeroes the gradient of the frozen top-level keys. */
-function freeze<State>(grads: State, frozen: Set<string>): State {
-  const out: Record<string, unknown> = { ...(grads as Record<string, unknown>) };
-  for (const key of frozen) if (key in out) out[key] = mapTree(out[key], (t: Tensor) => mul(t, 0));
-  return out as State;
+  return { estimator: options.estimator.name, points, seconds: (performance.now() - started) / 1000, params, state };
 }
 
 export interface ToyOptions {
@@ -130,7 +135,7 @@ export function trainToy(options: ToyOptions): TrainingCurve {
   const common = { dist, f, exactLoss, steps: options.steps ?? 5000, rng: r, onLog: options.onLog };
   if (options.estimator === 'reinforce') return train({ ...common, estimator: reinforceNone });
   if (options.estimator === 'rebar') return train<RelaxState>({ ...common, estimator: rebarEstimator, state: initRebarState(dist, r, { eta: 1, temperature: 0.5 }) });
-  const state = initRelaxState(dist, r.split(), { eta: 0, alpha: 0, temperature: 0.5, hidden: [10] });
-  return train<RelaxState>({ ...common, estimator: relaxEstimator, state, frozen: ['eta'] });
+  const state = initRelaxState(dist, r.split(), { eta: null, alpha: 0, temperature: 0.5, hidden: [10] });
+  return train<RelaxState>({ ...common, estimator: relaxEstimator, state });
 }
 

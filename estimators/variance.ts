@@ -48,8 +48,8 @@ export interface QuadratureMoments<State> {
   variance: Record<string, Tensor>;
   /** E[‖ĝ‖²] summed over all coordinates. */
   meanSquare: number;
-  /** ∂/∂state E[‖ĝ‖²], with trainState. */
-  stateGradient?: State;
+  /** ∂/∂state E[‖ĝ‖²], with trainState (the learned parts only). */
+  stateGradient?: Partial<State>;
   /** Number of grid points. */
   points: number;
 }
