@@ -9,7 +9,7 @@
 // copy per sample): estimateGradient passes them that way so that one
 // backward pass yields every per-sample estimate.
 
-import { Tensor, add, sub, mul, div, exp, log, neg, square, sum, sigmoid, softmax, logSigmoid, logSoftmax, greater, argmax, oneHot, stopGradient, type Shape, formatShape } from '../autodiff/index.ts';
+import { Tensor, add, sub, mul, div, exp, log, neg, square, sum, sigmoid, softmax, logSigmoid, logSoftmax, argmax, oneHot, onesLike, stopGradient, type Shape, formatShape } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
 
 export type Family = 'bernoulli' | 'categorical' | 'normal';
@@ -117,11 +117,54 @@ export function perturb(dist: Dist, noise: Tensor): Tensor {
   return add(dist.loc, mul(dist.scale, noise));
 }
 
-/** b = H(z): [z > 0] for a Bernoulli, onehot(argmax z) for a categorical. A constant. */
+/**
+ * What perturb adds the noise to: the logits for a Bernoulli, log θ =
+ * logSoftmax(logits) for a categorical. An estimator that needs log θ more
+ * than once (for z, for z̃ | b and for log p(b|θ)) computes it once here:
+ * each logSoftmax costs a pass of exp, and another in its VJP.
+ */
+export function location(dist: BernoulliDist | CategoricalDist): Tensor {
+  return dist.family === 'categorical' ? logSoftmax(dist.logits) : dist.logits;
+}
+
+/** logProb(dist, x), with a categorical's log θ taken from `loc` = location(dist) instead of recomputed. */
+export function logProbAt(dist: BernoulliDist | CategoricalDist, loc: Tensor, x: Tensor): Tensor {
+  if (dist.family === 'categorical') return sumEvent(mul(x, loc));
+  return logProb(dist, x);
+}
+
+/**
+ * b = H(z): [z > 0] for a Bernoulli, onehot(argmax z) for a categorical (the
+ * first largest at a tie, as argmax). A constant. Each is one loop over z:
+ * every estimator calls this, and greater(z, 0) broadcasts a scalar while
+ * oneHot(argmax(z)) takes a second pass and buffer.
+ */
 export function hard(family: Family, z: Tensor): Tensor {
+  const Z = z.data;
+  if (family === 'bernoulli') {
+    const b = new Float64Array(Z.length);
+    for (let i = 0; i < Z.length; i++) b[i] = Z[i] > 0 ? 1 : 0;
+    return new Tensor(b, z.shape);
+  }
+  const classes = z.rank > 0 ? z.shape[z.rank - 1] : 0;
+  if (family === 'categorical' && classes > 0) {
+    const b = new Float64Array(Z.length);
+    for (let row = 0; row < Z.length; row += classes) {
+      let best = Z[row];
+      let at = 0;
+      for (let k = 1; k < classes; k++) {
+        const v = Z[row + k];
+        if (v > best || (v !== v && best === best)) {
+          best = v;
+          at = k;
+        }
+      }
+      b[row + at] = 1;
+    }
+    return new Tensor(b, z.shape);
+  }
   const zc = stopGradient(z);
-  if (family === 'bernoulli') return greater(zc, 0);
-  if (family === 'categorical') return oneHot(argmax(zc, -1), zc.shape[zc.rank - 1]);
+  if (family === 'categorical') return oneHot(argmax(zc, -1), classes); // no class axis: argmax's error
   return zc;
 }
 
@@ -167,7 +210,7 @@ export function logProb(dist: Dist, x: Tensor): Tensor {
   if (dist.family === 'bernoulli') {
     // b log σ(l) + (1 − b) log σ(−l)
     const l = dist.logits;
-    return sumEvent(add(mul(x, logSigmoid(l)), mul(sub(1, x), logSigmoid(neg(l)))));
+    return sumEvent(add(mul(x, logSigmoid(l)), mul(sub(onesLike(x), x), logSigmoid(neg(l))))); // onesLike: no scalar broadcast
   }
   if (dist.family === 'categorical') return sumEvent(mul(x, logSoftmax(dist.logits)));
   // −(x − μ)²/(2σ²) − log σ − ½ log 2π
