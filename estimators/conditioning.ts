@@ -111,7 +111,8 @@ export function raoBlackwell(dist: Dist, f: SampleFunction, rng: Rng, options: R
       }
     }
   }
-  const fc = reshape(stopGradient(evaluate(name, f, new Tensor(variants, [C * n, ...E]), C * n)), [C, n]); // [C, n]
+  // Not stopped: a parameter inside f gets Σ_c q_c ∇f(x with x_j = c), the conditional expectation of ∇f.
+  const fc = reshape(evaluate(name, f, new Tensor(variants, [C * n, ...E]), C * n), [C, n]); // [C, n]
 
   // q_c = p(x_j = c | θ): [C], or [n, C] when tiled.
   const theta = logitsOf(dist);
@@ -249,7 +250,8 @@ export function sumAndSample(dist: Dist, f: SampleFunction, rng: Rng, options: S
   if (topCount > 0) batch.push(new Tensor(tops, [topCount, ...E]));
   if (sampled) batch.push(new Tensor(picks, [n, ...E]));
   const total = topCount + (sampled ? n : 0);
-  const y = stopGradient(evaluate(name, f, batch.length === 1 ? batch[0] : concat(batch, 0), total)); // [total]
+  // Not stopped, so parameters inside f get the same sum-and-sample estimate of E[∇f].
+  const y = evaluate(name, f, batch.length === 1 ? batch[0] : concat(batch, 0), total); // [total]
 
   let perSample: Tensor = new Tensor(new Float64Array(n), [n]);
   if (k > 0) {

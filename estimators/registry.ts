@@ -10,6 +10,9 @@ import { gumbelSoftmaxEstimator, straightThroughEstimator, stGumbelSoftmaxEstima
 import { rebarEstimator, relaxEstimator, dlaxEstimator, laxEstimator } from './relax.ts';
 import { armEstimator, disarmEstimator, arEstimator, arsmEstimator } from './arm.ts';
 import { exactEstimator } from './exact-estimator.ts';
+import { reinforceDelta, reinforceDelta1 } from './control-variates.ts';
+import { reinforceAntithetic, pathwiseAntithetic } from './antithetic.ts';
+import { raoBlackwellReinforce, sumAndSampleReinforce } from './conditioning.ts';
 
 /** All registered estimators, in the order of the issue's list. */
 export const estimators: readonly Estimator[] = [
@@ -32,6 +35,13 @@ export const estimators: readonly Estimator[] = [
   armEstimator,
   disarmEstimator,
   exactEstimator,
+  // the variance-reduction toolkit's estimators
+  reinforceDelta,
+  reinforceDelta1,
+  reinforceAntithetic,
+  pathwiseAntithetic,
+  raoBlackwellReinforce,
+  sumAndSampleReinforce,
 ];
 
 /** The estimator called `name`, or a RangeError listing the names there are. */
