@@ -9,7 +9,7 @@
 // per-sample estimates are independent, else the mean of one call of n
 // samples (leave-one-out baselines tie the samples of a call together).
 
-import { Tensor } from '../autodiff/index.ts';
+import { Tensor, reshape } from '../autodiff/index.ts';
 import { rng as makeRng } from '../lib/random.ts';
 import { Welford, holm, twoSidedP } from '../lib/stats.ts';
 import { exactGradient, type DiscreteFamily } from '../lib/exact.ts';
@@ -35,8 +35,16 @@ export function exactGradientOf(dist: Dist, f: SampleFunction): Record<string, T
   if (dist.family === 'normal') {
     throw new RangeError('exactGradientOf: a normal cannot be enumerated; pass the exact gradient (e.g. a closed form)');
   }
-  const family: DiscreteFamily = dist.family === 'categorical' && dist.logits.rank === 2 ? 'categoricals' : dist.family;
-  return { logits: exactGradient(family, dist.logits, f) };
+  // lib/exact enumerates Bernoullis [D], a categorical [K] and categoricals [D, K]:
+  // any other layout is flattened to one of those, f sees its own shape back.
+  const shape = dist.logits.shape;
+  const size = dist.logits.size;
+  const bernoulliLayout = dist.family === 'bernoulli';
+  const flatShape = bernoulliLayout ? [size] : shape.length <= 2 ? [...shape] : [size / shape[shape.length - 1], shape[shape.length - 1]];
+  const family: DiscreteFamily = bernoulliLayout ? 'bernoulli' : flatShape.length === 2 ? 'categoricals' : 'categorical';
+  const flatF: SampleFunction = (x) => f(reshape(x, [x.shape[0], ...shape]));
+  const g = exactGradient(family, reshape(dist.logits, flatShape), flatF);
+  return { logits: reshape(g, shape) };
 }
 
 export interface CheckOptions<State> {
