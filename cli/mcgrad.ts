@@ -119,7 +119,7 @@ function check(args: readonly string[], print: (line: string) => void): number {
   if (problem.exact === undefined) throw new UsageError(`the exact gradient of this ${problem.family} problem is not available`);
   const samples = intFlag(flags, 'samples', 20000, 2);
   const seed = intFlag(flags, 'seed', 0, 0);
-  const result = checkUnbiased(estimator, { dist: distOf(problem), f: problem.f, exactGradient: problem.exact.gradient() as unknown as Record<string, import('../autodiff/index.ts').Tensor> }, { samples, seed });
+  const result = checkUnbiased(estimator, { dist: distOf(problem), f: problem.f, exactGradient: problem.exact.gradient() as unknown as Record<string, import('../autodiff/index.ts').Tensor> }, { samples, seed, time: true });
   if (flags.json) {
     print(
       JSON.stringify({

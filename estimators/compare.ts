@@ -76,6 +76,7 @@ export function compare(estimators: readonly Estimator[], problem: CheckProblem,
       samples: options.samples ?? 20000,
       seed: options.seed ?? 0,
       state: options.states?.[estimator.name],
+      time: true, // every estimator at the same batch size, after a warm-up
     });
     const { rows: data, units, dim, exact, names, samplesPerUnit: k } = sampled;
     const acc = new Welford(dim);
