@@ -65,7 +65,7 @@ const property = suite('reinforce: unbiased on random problems (fast-check)');
 
 const RUNS = 12;
 property(`every baseline, ${RUNS} random problems each, family-wise α ≤ 1e-4`, () => {
-  const estimators = [reinforceNone, reinforceLoo, reinforceLearned] as Estimator<ReinforceState>[];
+  const estimators = [reinforceNone, reinforceMovingAverage, reinforceLoo, reinforceLearned] as Estimator<ReinforceState>[];
   const perCheck = 1e-4 / (RUNS * estimators.length);
   fc.assert(
     fc.property(problemArbitrary(), fc.integer({ min: 0, max: 1000 }), (problem, seed) => {

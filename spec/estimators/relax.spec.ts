@@ -10,14 +10,14 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
-  Tensor, tensor, scalar, rng, ScriptedRng, add, sub, mul, exp, concat, slice, stopGradient, leaves, mapTree,
+  Tensor, tensor, scalar, rng, ScriptedRng, add, sub, mul, exp, concat, slice, reshape, stopGradient, leaves, mapTree,
   bernoulli, normal, drawNoise, perturb, hard, relaxed, logProb, estimateGradient, checkUnbiased, quadratureMoments,
   rebarEstimator, relaxEstimator, dlaxEstimator, laxEstimator, initRelaxState, initRebarState, reinforceNone,
   type Estimator, type RelaxState, type Dist, type SampleFunction,
 } from '../../index.ts';
 import { conditionalLogistic, conditionalGumbel } from '../../lib/gumbel.ts';
 import { quadraticFunction, tableFunction } from '../../lib/functions.ts';
-import { mlpFromArrays } from '../../lib/mlp.ts';
+import { mlpFromArrays, applyMlp } from '../../lib/mlp.ts';
 import { adam } from '../../lib/optim.ts';
 import { fixedDiscreteProblems, problemArbitrary, assertUnbiased, assertRejected } from '../harness/problems.ts';
 // The peer's fixtures (shared/peers/fixtures.json), copied so that the spec needs nothing outside the repository.
@@ -145,6 +145,25 @@ property(`rebar, relax and dlax on ${RUNS} random problems, family-wise α ≤ 1
   );
 });
 
+property(`lax on ${RUNS} random normal problems with random learned parts, family-wise α ≤ 1e-4`, () => {
+  const perCheck = 1e-4 / RUNS;
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.boolean(), (D, seed, withF) => {
+      const r = rng(seed);
+      const loc = tensor(Array.from(r.uniform([D]).data, (u) => 4 * u - 2));
+      const scale = tensor(Array.from(r.uniform([D]).data, (u) => 0.5 + 1.5 * u));
+      const target = Array.from(r.uniform([D]).data, (u) => 2 * u - 1);
+      const dist = normal(loc, scale);
+      // E[Σ(x − t)²] = Σ (μ − t)² + σ²: ∂/∂μ = 2(μ − t), ∂/∂σ = 2σ.
+      const exactGradient = { loc: tensor(target.map((t, j) => 2 * (loc.data[j] - t))), scale: tensor(Array.from(scale.data, (s) => 2 * s)) };
+      const state = initRelaxState(dist, r.split(), { eta: withF ? 2 * r.uniform([1]).data[0] - 1 : null, alpha: 3, hidden: [6] });
+      const result = checkUnbiased(laxEstimator, { dist, f: quadraticFunction(target), exactGradient }, { samples: 40000, seed, alpha: perCheck, state });
+      assertUnbiased(result, `normal D=${D}`);
+    }),
+    { seed: 777, numRuns: RUNS },
+  );
+});
+
 property.run();
 
 // ---------------------------------------------------------------- power
@@ -199,6 +218,36 @@ for (const kind of ['no-conditional-gradient', 'flipped-conditional', 'z-tilde-i
       assertRejected(checkUnbiased(brokenRebar(kind), problem, { samples: 30000, seed: 1, alpha: ALPHA }), problem.name);
     });
   }
+}
+
+/** RELAX with its network, dropping −∇c_φ(z̃): c_φ(z) = α r(σ_λ(z)), r a random tanh network. */
+const relaxMissingConditional: Estimator<RelaxState> = {
+  ...relaxEstimator,
+  name: 'relax-missing-conditional-gradient',
+  surrogate: (dist, f, r, options) => {
+    const state = options.state as RelaxState;
+    const n = options.n ?? 1;
+    const z = perturb(dist, drawNoise(dist, r, n, options.tiled));
+    const b = hard(dist.family, z);
+    const logits = (dist as { logits: Tensor }).logits;
+    const v = r.uniform(b.shape);
+    const zt = dist.family === 'bernoulli' ? conditionalLogistic(logits, b, v) : conditionalGumbel(logits, b, v);
+    const lambda = exp(state.logTemperature);
+    const c = (x: Tensor) => mul(state.alpha!, reshape(applyMlp(state.net!, reshape(relaxed(dist.family, x, lambda), [n, -1]), { activation: 'tanh' }), [n]));
+    const fb = f(b);
+    const cz = c(z);
+    const czt = c(zt);
+    const logp = logProb(dist, b);
+    const perSample = add(add(fb, mul(sub(fb, czt), sub(logp, stopGradient(logp)))), sub(cz, stopGradient(cz)));
+    return { surrogate: mul(add(perSample, 0), 1 / n), perSample, values: stopGradient(fb), state };
+  },
+};
+
+for (const problem of powerProblems) {
+  power(`RELAX (network) missing −∇c(z̃), on ${problem.name}`, () => {
+    const state = initRelaxState(problem.dist, rng(3), { eta: null, alpha: 3, hidden: [8] });
+    assertRejected(checkUnbiased(relaxMissingConditional, problem, { samples: 30000, seed: 1, alpha: ALPHA, state }), problem.name);
+  });
 }
 
 power.run();
