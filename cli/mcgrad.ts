@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseProblem, ProblemError, type Problem } from '../lib/problem.ts';
 import { estimators, estimatorByName } from '../estimators/registry.ts';
 import { checkUnbiased, type CheckResult } from '../estimators/check.ts';
-import { bernoulli, categorical, normal, type Dist } from '../estimators/families.ts';
+import { bernoulli, categorical, normal, subset, spanningTree, type AnyDist } from '../estimators/families.ts';
 import { runCompare } from './compare.ts';
 
 /** A mistake of the user's: printed as one line, exit code 2. */
@@ -76,8 +76,10 @@ export function readProblem(file: string): Problem {
 }
 
 /** The estimator-facing descriptor of a parsed problem. */
-export function distOf(problem: Problem): Dist {
+export function distOf(problem: Problem): AnyDist {
   if (problem.family === 'normal') return normal(problem.params.loc, problem.params.scale);
+  if (problem.family === 'subset') return subset(problem.params.logits, problem.k);
+  if (problem.family === 'spanning-tree') return spanningTree(problem.params.logits, problem.graph);
   return problem.family === 'bernoulli' ? bernoulli(problem.params.logits) : categorical(problem.params.logits);
 }
 

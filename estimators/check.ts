@@ -9,15 +9,16 @@
 // per-sample estimates are independent, else the mean of one call of n
 // samples (leave-one-out baselines tie the samples of a call together).
 
-import { Tensor, reshape } from '../autodiff/index.ts';
+import { Tensor, grad, reshape } from '../autodiff/index.ts';
 import { rng as makeRng } from '../lib/random.ts';
 import { Welford, holm, twoSidedP } from '../lib/stats.ts';
 import { exactGradient, type DiscreteFamily } from '../lib/exact.ts';
+import { subsetExpectation, spanningTreeExpectation } from '../lib/structures.ts';
 import { estimateGradient, type Estimator } from './estimator.ts';
-import { paramsOf, type Dist, type SampleFunction } from './families.ts';
+import { paramsOf, type AnyDist, type Dist, type SampleFunction } from './families.ts';
 
-export interface CheckProblem {
-  dist: Dist;
+export interface CheckProblem<D extends AnyDist = Dist> {
+  dist: D;
   f: SampleFunction;
   /**
    * The exact gradient, one tensor per parameter of the distribution ({ logits }
@@ -29,12 +30,15 @@ export interface CheckProblem {
 /**
  * The exact gradient of E[f] with respect to the distribution's parameters by
  * enumerating the support (lib/exact): Bernoullis, a categorical, or a
- * product of categoricals (logits [D, K]).
+ * product of categoricals (logits [D, K]); and for the structured families,
+ * every k-subset or spanning tree with its exact probability (lib/structures).
  */
-export function exactGradientOf(dist: Dist, f: SampleFunction): Record<string, Tensor> {
+export function exactGradientOf(dist: AnyDist, f: SampleFunction): Record<string, Tensor> {
   if (dist.family === 'normal') {
     throw new RangeError('exactGradientOf: a normal cannot be enumerated; pass the exact gradient (e.g. a closed form)');
   }
+  if (dist.family === 'subset') return { logits: grad((l: Tensor) => subsetExpectation(l, dist.k, f))(dist.logits) };
+  if (dist.family === 'spanning-tree') return { logits: grad((l: Tensor) => spanningTreeExpectation(dist.graph, l, f))(dist.logits) };
   // lib/exact enumerates Bernoullis [D], a categorical [K] and categoricals [D, K]:
   // any other layout is flattened to one of those, f sees its own shape back.
   const shape = dist.logits.shape;
@@ -118,7 +122,7 @@ export interface EstimateSample {
  * Draws `samples` samples' worth of independent estimates (see the file
  * header for what a unit is). Deterministic for a given seed.
  */
-export function collectEstimates<State>(estimator: Estimator<State>, problem: CheckProblem, options: CheckOptions<State> = {}): EstimateSample {
+export function collectEstimates<State>(estimator: Estimator<State, any>, problem: CheckProblem<AnyDist>, options: CheckOptions<State> = {}): EstimateSample {
   const samples = options.samples ?? 20000;
   const r = makeRng(options.seed ?? 0);
   // The state carries over between calls, so a moving-average baseline moves.
@@ -205,7 +209,7 @@ function timePerSample<State>(estimator: Estimator<State>, dist: Dist, f: Sample
  * Tests `estimator` for bias on `problem` against its exact gradient.
  * Deterministic for a given seed.
  */
-export function checkUnbiased<State>(estimator: Estimator<State>, problem: CheckProblem, options: CheckOptions<State> = {}): CheckResult {
+export function checkUnbiased<State>(estimator: Estimator<State, any>, problem: CheckProblem<AnyDist>, options: CheckOptions<State> = {}): CheckResult {
   const alpha = options.alpha ?? 0.001;
   if (!(alpha > 0 && alpha < 1)) throw new RangeError(`checkUnbiased: alpha must lie in (0, 1), got ${alpha}`);
   const sampled = collectEstimates(estimator, problem, options);

@@ -13,7 +13,7 @@
 
 import { Tensor, add, mul, reshape, mean, sum, square, broadcastTo, expandDims, stopGradient, valueAndGrad, mapTree, leaves, formatShape } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
-import { paramsOf, withParams, checkSamples, type Dist, type Family, type SampleFunction } from './families.ts';
+import { paramsOf, withParams, checkSamples, type AnyDist, type Dist, type Family, type SampleFunction } from './families.ts';
 
 export interface SurrogateOptions<State> {
   /** Number of samples (default 1). */
@@ -38,8 +38,12 @@ export interface Surrogate<State = undefined> {
   state: State;
 }
 
-/** An estimator as a value: what the registry, the checks and the command line work with. */
-export interface Estimator<State = any> {
+/**
+ * An estimator as a value: what the registry, the checks and the command
+ * line work with. D is the kind of descriptor it takes (the structured
+ * families' estimators take estimators/sst.ts's SstDist).
+ */
+export interface Estimator<State = any, D extends AnyDist = Dist> {
   /** kebab-case, as on the command line: 'reinforce-rloo'. */
   readonly name: string;
   readonly description: string;
@@ -59,8 +63,8 @@ export interface Estimator<State = any> {
    */
   readonly running?: readonly string[];
   /** The learned parts at their initial values; absent for estimators without state. */
-  init?(dist: Dist, rng: Rng): State;
-  surrogate(dist: Dist, f: SampleFunction, rng: Rng, options: SurrogateOptions<State>): Surrogate<State>;
+  init?(dist: D, rng: Rng): State;
+  surrogate(dist: D, f: SampleFunction, rng: Rng, options: SurrogateOptions<State>): Surrogate<State>;
 }
 
 /** Checks f's output on n samples and returns it. */
@@ -114,9 +118,9 @@ export interface GradientEstimate<State> {
  * pass gives them all). With `trainState`, also the gradient that trains the
  * estimator's learned parts, from the same samples.
  */
-export function estimateGradient<State>(
-  estimator: Estimator<State>,
-  dist: Dist,
+export function estimateGradient<State, D extends AnyDist = Dist>(
+  estimator: Estimator<State, D>,
+  dist: D,
   f: SampleFunction,
   rng: Rng,
   options: EstimateOptions<State> = {},

@@ -8,11 +8,21 @@
 // [n, ...E]. With `tiled`, parameters carry a leading axis of length n (one
 // copy per sample): estimateGradient passes them that way so that one
 // backward pass yields every per-sample estimate.
+//
+// Two structured families are descriptors too, outside the `Dist` union (so
+// code that narrows a Dist by elimination is unaffected): 'subset', X = the
+// top k of logSoftmax(logits) + G (Gumbel-top-k, an unordered k-subset, as a
+// k-hot vector [n]); and 'spanning-tree', X = the maximum spanning tree of
+// logits + G on a graph (Kruskal, a 0/1 vector over the edges [E]). Their
+// noise, samples, relaxations and log-probabilities live in estimators/sst.ts
+// and lib/structures.ts; `AnyDist` is what the generic plumbing
+// (paramsOf, withParams, estimateGradient, checkUnbiased) accepts.
 
 import { Tensor, add, sub, mul, div, exp, log, neg, square, sum, sigmoid, softmax, logSigmoid, logSoftmax, argmax, oneHot, onesLike, stopGradient, type Shape, formatShape } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
+import type { Graph } from '../lib/structures.ts';
 
-export type Family = 'bernoulli' | 'categorical' | 'normal';
+export type Family = 'bernoulli' | 'categorical' | 'normal' | 'subset' | 'spanning-tree';
 
 /** b ∼ Bernoulli(σ(logits)), independently per coordinate. */
 export interface BernoulliDist {
@@ -35,29 +45,50 @@ export interface NormalDist {
 
 export type Dist = BernoulliDist | CategoricalDist | NormalDist;
 
+/** X = the top k of logSoftmax(logits) + G (Gumbel-top-k): an unordered k-subset of the items, k-hot [n]. */
+export interface SubsetDist {
+  readonly family: 'subset';
+  readonly logits: Tensor;
+  readonly k: number;
+}
+
+/** X = the maximum spanning tree of logits + G (Kruskal): a 0/1 vector over graph.edges [E]. */
+export interface SpanningTreeDist {
+  readonly family: 'spanning-tree';
+  readonly logits: Tensor;
+  readonly graph: Graph;
+}
+
+export type StructuredDist = SubsetDist | SpanningTreeDist;
+
+/** Every descriptor: what paramsOf, withParams, estimateGradient and checkUnbiased accept. */
+export type AnyDist = Dist | StructuredDist;
+
 /** Maps a batch of samples [n, ...E] to values [n]. Built from engine ops, so it can be differentiated. */
 export type SampleFunction = (x: Tensor) => Tensor;
 
 export const bernoulli = (logits: Tensor): BernoulliDist => ({ family: 'bernoulli', logits });
 export const categorical = (logits: Tensor): CategoricalDist => ({ family: 'categorical', logits });
 export const normal = (loc: Tensor, scale: Tensor): NormalDist => ({ family: 'normal', loc, scale });
+export const subset = (logits: Tensor, k: number): SubsetDist => ({ family: 'subset', logits, k });
+export const spanningTree = (logits: Tensor, graph: Graph): SpanningTreeDist => ({ family: 'spanning-tree', logits, graph });
 
 /** The distribution's parameters as a tree (what gradients are taken with respect to). */
-export function paramsOf(dist: Dist): Record<string, Tensor> {
+export function paramsOf(dist: AnyDist): Record<string, Tensor> {
   return dist.family === 'normal' ? { loc: dist.loc, scale: dist.scale } : { logits: dist.logits };
 }
 
-/** The same family with other parameters (a tree like paramsOf's). */
-export function withParams(dist: Dist, params: Record<string, Tensor>): Dist {
-  return dist.family === 'normal' ? normal(params.loc, params.scale) : { family: dist.family, logits: params.logits };
+/** The same family with other parameters (a tree like paramsOf's); other fields (k, graph) are kept. */
+export function withParams<D extends AnyDist>(dist: D, params: Record<string, Tensor>): D {
+  return (dist.family === 'normal' ? normal(params.loc, params.scale) : { ...dist, logits: params.logits }) as D;
 }
 
-function mainParam(dist: Dist): Tensor {
+function mainParam(dist: AnyDist): Tensor {
   return dist.family === 'normal' ? dist.loc : dist.logits;
 }
 
 /** The event shape E: the parameters' shape, without the leading sample axis when tiled. */
-export function eventShape(dist: Dist, tiled = false): Shape {
+export function eventShape(dist: AnyDist, tiled = false): Shape {
   const shape = mainParam(dist).shape;
   return tiled ? shape.slice(1) : shape;
 }

@@ -13,9 +13,10 @@ import { exactEstimator } from './exact-estimator.ts';
 import { reinforceDelta, reinforceDelta1 } from './control-variates.ts';
 import { reinforceAntithetic, pathwiseAntithetic } from './antithetic.ts';
 import { raoBlackwellReinforce, sumAndSampleReinforce } from './conditioning.ts';
+import { sstRelaxedEstimator, stSstEstimator, reinforceStructureEstimator, reinforceStructureLoo, reinforceNoiseEstimator, reinforceNoiseLoo } from './sst.ts';
 
-/** All registered estimators, in the order of the issue's list. */
-export const estimators: readonly Estimator[] = [
+/** All registered estimators, in the order of the issue's list (the structured families' after them). */
+export const estimators: readonly Estimator<any, any>[] = [
   reinforceNone,
   reinforceMovingAverage,
   reinforceLoo,
@@ -42,6 +43,12 @@ export const estimators: readonly Estimator[] = [
   pathwiseAntithetic,
   raoBlackwellReinforce,
   sumAndSampleReinforce,
+  sstRelaxedEstimator,
+  stSstEstimator,
+  reinforceStructureEstimator,
+  reinforceStructureLoo,
+  reinforceNoiseEstimator,
+  reinforceNoiseLoo,
 ];
 
 /** The estimator called `name`, or a RangeError listing the names there are. */

@@ -14,12 +14,29 @@
 // a quadratic on a support too large to enumerate, where x_j² = x_j on hard
 // samples makes E[Σ(x − t)²] = Σ(E[x](1 − 2t) + t²).
 //
-// Each family is one entry of FAMILY_PARSERS; new families (k-subsets,
-// spanning trees) are added there.
+// Each family is one entry of FAMILY_PARSERS. The structured families:
+//
+//   { "family": "subset", "logits": [0.5, -0.2, 1.0, 0.3], "k": 2,
+//     "f": { "kind": "quadratic", "target": [1, 0, 0, 1] } }
+//   { "family": "spanning-tree", "edges": [[0,1], [0,2], [1,2], [2,3]], "logits": [0.1, -0.4, 0.6, 0.2],
+//     "f": { "kind": "table", "values": [1.0, -0.5, 2.0] } }
+//
+// X is the top k of logits + Gumbel noise (an unordered k-subset, k-hot), or
+// the maximum spanning tree of logits + Gumbel noise over the edges ("nodes"
+// is optional: one more than the largest node index). A "table" lists one
+// value per structure, k-subsets in lexicographic order of their sorted
+// items ({0,1}, {0,2}, …), trees in lexicographic order of their sorted edge
+// indices; it is extended to relaxed samples by Σ_S v_S Π_{i∈S} z_i
+// (lib/structures structureTable). Exact values by enumerating every
+// structure with its exact probability (lib/structures), when there are few.
 
 import { Tensor, tensor, grad, sub, mul, add, square, sum, sigmoid, softmax } from '../autodiff/index.ts';
-import { exactExpectation, canEnumerate, type DiscreteFamily } from './exact.ts';
-import { tableFunction, quadraticFunction, formatNumbers, type TestFunction } from './functions.ts';
+import { exactExpectation, canEnumerate, binomial, enumerateSubsets, type DiscreteFamily } from './exact.ts';
+import { tableFunction, quadraticFunction, formatNumbers, type TestFunction, type QuadraticFunction } from './functions.ts';
+import {
+  graph as makeGraph, enumerateSpanningTrees, spanningTreeCount, spanningTreeExpectation, subsetExpectation, structureTable,
+  type Graph, type StructureTableFunction,
+} from './structures.ts';
 
 /**
  * A malformed problem. The message is one line, starts with `parseProblem:`,
@@ -36,7 +53,7 @@ export class ProblemError extends RangeError {
   }
 }
 
-export type ProblemFamily = 'categorical' | 'bernoulli' | 'normal';
+export type ProblemFamily = 'categorical' | 'bernoulli' | 'normal' | 'subset' | 'spanning-tree';
 
 export interface LogitParams {
   logits: Tensor;
@@ -77,7 +94,29 @@ export interface NormalProblem extends ProblemBase {
   readonly exact?: ExactSolution<NormalParams>;
 }
 
-export type Problem = DiscreteProblem | NormalProblem;
+/** A test function on structures: a quadratic, or a table with one value per structure. */
+export type StructureFunction = QuadraticFunction | StructureTableFunction;
+
+interface StructuredBase {
+  /** [n] items or [E] edges. */
+  readonly eventShape: readonly number[];
+  readonly f: StructureFunction;
+  readonly description: string;
+  readonly params: LogitParams;
+  readonly exact?: ExactSolution<LogitParams>;
+}
+
+export interface SubsetProblem extends StructuredBase {
+  readonly family: 'subset';
+  readonly k: number;
+}
+
+export interface SpanningTreeProblem extends StructuredBase {
+  readonly family: 'spanning-tree';
+  readonly graph: Graph;
+}
+
+export type Problem = DiscreteProblem | NormalProblem | SubsetProblem | SpanningTreeProblem;
 
 // ---------------------------------------------------------------- reading fields
 
@@ -324,7 +363,131 @@ const FAMILY_PARSERS: Record<ProblemFamily, FamilyEntry> = {
       };
     },
   },
+  subset: { fields: fieldsWith('logits', 'k'), parse: (json) => parseSubset(json) },
+  'spanning-tree': { fields: fieldsWith('nodes', 'edges', 'logits'), parse: (json) => parseSpanningTree(json) },
 };
+
+// ---------------------------------------------------------------- structured families
+
+// Exact values enumerate every structure and run a DP over the 2^r subsets of
+// each: at most this many numbers (structures × 2^r × d) are built.
+const MAX_STRUCTURE_WORK = 2 ** 24;
+
+function readInteger(value: unknown, field: string, min: number, max: number, hint: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ProblemError(field, `"${field}" must be an integer from ${min} to ${max}, got ${kindOf(value)}; ${hint}`);
+  }
+  return value;
+}
+
+/**
+ * The test function of a structured problem: a quadratic over the items or
+ * edges, or a table with one value per structure (`support()` enumerates them).
+ */
+function readStructureFunction(value: unknown, d: number, what: string, count: () => { count: number; text: string }, support: () => Tensor, label: string): StructureFunction {
+  const json = readObject(value, 'f', '"f"');
+  const kind = requireField(json, 'kind', 'f.kind', 'expected "table" or "quadratic"');
+  if (kind === 'quadratic') {
+    checkFields(json, 'f.', ['kind', 'target'], 'a quadratic');
+    const target = readNumbers(requireField(json, 'target', 'f.target', `give one target per ${what}`), 'f.target');
+    if (target.length !== d) throw new ProblemError('f.target', `"f.target" has ${target.length} entries, expected ${d} (one per ${what})`);
+    return quadraticFunction(target);
+  }
+  if (kind === 'table') {
+    checkFields(json, 'f.', ['kind', 'values'], 'a table');
+    const { count: M, text } = count();
+    const values = readNumbers(requireField(json, 'values', 'f.values', `give one value per structure (${text})`), 'f.values');
+    if (values.length !== M) throw new ProblemError('f.values', `"f.values" has ${values.length} values, but ${text}`);
+    return structureTable(support(), values, label);
+  }
+  throw new ProblemError('f.kind', `"f.kind" is ${kindOf(kind)}; expected "table" or "quadratic"`);
+}
+
+function structuredExact(value: (logits: Tensor) => Tensor, logits: Tensor): ExactSolution<LogitParams> {
+  return solution('enumeration', (params: LogitParams) => value(params.logits), { logits });
+}
+
+function parseSubset(json: Record<string, unknown>): SubsetProblem {
+  const logits = tensor(readNumbers(requireField(json, 'logits', 'logits', 'give one logit per item, e.g. [0.5, -0.2, 1.0]'), 'logits'));
+  const n = logits.size;
+  if (n < 2) throw new ProblemError('logits', `"logits" has ${n} item; a subset problem needs at least 2`);
+  const k = readInteger(requireField(json, 'k', 'k', `give the subset size, an integer from 1 to ${n}`), 'k', 1, n, `k items of the ${n} are chosen`);
+  const M = binomial(n, k);
+  const text = `the ${k}-subsets of ${n} items number C(${n}, ${k}) = ${M} (in lexicographic order of their sorted items)`;
+  const enumerable = M * 2 ** k * n <= MAX_STRUCTURE_WORK;
+  const support = (): Tensor => {
+    if (!enumerable) throw new ProblemError('f.values', `a table needs every subset, and C(${n}, ${k}) = ${M} is too many; use a quadratic`);
+    return enumerateSubsets(n, k);
+  };
+  const f = readStructureFunction(requireField(json, 'f', 'f', 'give the test function, e.g. {"kind": "quadratic", "target": [...]}'), n, 'item', () => ({ count: M, text }), support, `${k}-subsets`);
+  const S = enumerable ? support() : undefined;
+  return {
+    family: 'subset',
+    k,
+    params: { logits },
+    eventShape: [n],
+    f,
+    exact: S === undefined ? undefined : structuredExact((l) => subsetExpectation(l, k, f, S), logits),
+    description: userDescription(json) ?? `${k}-subsets of ${n} items by Gumbel-top-k, logits ${formatNumbers(logits.data)}; f: ${f.description}`,
+  };
+}
+
+function parseSpanningTree(json: Record<string, unknown>): SpanningTreeProblem {
+  const edgesJson = requireField(json, 'edges', 'edges', 'give the edges as [u, v] pairs of node indices, e.g. [[0, 1], [1, 2], [0, 2]]');
+  if (!Array.isArray(edgesJson) || edgesJson.length === 0) throw new ProblemError('edges', `"edges" must be a non-empty array of [u, v] pairs, got ${kindOf(edgesJson)}`);
+  const edges = edgesJson.map((e, i) => {
+    if (!Array.isArray(e) || e.length !== 2 || !e.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0)) {
+      throw new ProblemError(`edges[${i}]`, `"edges[${i}]" must be a pair of node indices [u, v] (integers ≥ 0), got ${JSON.stringify(e)}`);
+    }
+    return e as number[];
+  });
+  const largest = Math.max(...edges.flat());
+  const nodes = json.nodes === undefined ? largest + 1 : readInteger(json.nodes, 'nodes', 2, 1000, 'the nodes are 0 … nodes − 1');
+  let g: Graph;
+  try {
+    g = makeGraph(nodes, edges);
+  } catch (e) {
+    throw new ProblemError('edges', `"edges": ${(e as Error).message.replace(/^graph: /, '')}`);
+  }
+  const E = g.edges.length;
+  const logits = tensor(readNumbers(requireField(json, 'logits', 'logits', `give one logit per edge (${E})`), 'logits'));
+  if (logits.size !== E) throw new ProblemError('logits', `"logits" has ${logits.size} entries, but the graph has ${E} edges (one logit per edge)`);
+  let trees: Tensor | undefined;
+  let tooMany = '';
+  const support = (): Tensor => {
+    if (trees !== undefined) return trees;
+    try {
+      trees = enumerateSpanningTrees(g);
+    } catch (e) {
+      tooMany = (e as Error).message;
+      throw new ProblemError('f.values', `a table needs every spanning tree, and there are too many (${tooMany}); use a quadratic`);
+    }
+    return trees;
+  };
+  const count = () => {
+    const T = spanningTreeCount(g);
+    return { count: T, text: `the graph has ${T} spanning trees (in lexicographic order of their sorted edge indices)` };
+  };
+  const f = readStructureFunction(requireField(json, 'f', 'f', 'give the test function, e.g. {"kind": "quadratic", "target": [...]}'), E, 'edge', count, support, 'spanning trees');
+  const enumerable = spanningTreeCount(g) * 2 ** (nodes - 1) * E <= MAX_STRUCTURE_WORK;
+  let T: Tensor | undefined;
+  if (enumerable) {
+    try {
+      T = support();
+    } catch {
+      T = undefined;
+    }
+  }
+  return {
+    family: 'spanning-tree',
+    graph: g,
+    params: { logits },
+    eventShape: [E],
+    f,
+    exact: T === undefined ? undefined : structuredExact((l) => spanningTreeExpectation(g, l, f, T), logits),
+    description: userDescription(json) ?? `spanning trees of a ${nodes}-node, ${E}-edge graph by Kruskal on logits + Gumbel, logits ${formatNumbers(logits.data)}; f: ${f.description}`,
+  };
+}
 
 const FAMILY_NAMES = Object.keys(FAMILY_PARSERS).map((k) => `"${k}"`).join(', ');
 

@@ -730,3 +730,57 @@ function expectationOver(op: string, logp: Tensor, support: Tensor, f: (x: Tenso
   }
   return sum(mul(exp(logp), values));
 }
+
+// ---------------------------------------------------------------- test functions on structures
+
+/** A function given by its values on every structure of a support, extended to relaxed inputs. */
+export interface StructureTableFunction {
+  (x: Tensor): Tensor;
+  readonly kind: 'structure-table';
+  /** The structures [M, d] (0/1 rows, each with r ones) and the value of each: [M]. */
+  readonly support: Tensor;
+  readonly values: Tensor;
+  readonly description: string;
+}
+
+/**
+ * f(z) = Σ_S v_S Π_{i∈S} z_i over the structures S (the rows of `support`,
+ * [M, d], all with the same number r of ones), for samples z [n, d]. On a
+ * structure x of the support every product is 1 for S = x and 0 otherwise
+ * (two different structures of the same size differ in some i ∈ S with
+ * x_i = 0), so f(x) = v_x exactly; on relaxed samples it is a polynomial,
+ * differentiable to any order. Costs n·M·r multiplications.
+ */
+export function structureTable(support: Tensor, values: Tensor | ArrayLike<number>, label = 'structures'): StructureTableFunction {
+  const op = 'structureTable';
+  requireTensor(op, 'support', support, [2]);
+  const [M, d] = support.shape;
+  const v = values instanceof Tensor ? values : new Tensor(Float64Array.from(values), [values.length]);
+  if (v.rank !== 1 || v.size !== M) throw new RangeError(`${op}: values must have one entry per structure (${M}), got shape ${formatShape(v.shape)}`);
+  for (let i = 0; i < v.size; i++) if (!Number.isFinite(v.data[i])) throw new RangeError(`${op}: values must be finite, got ${v.data[i]} at index ${i}`);
+  const members: number[] = [];
+  let r = -1;
+  for (let s = 0; s < M; s++) {
+    const row: number[] = [];
+    for (let i = 0; i < d; i++) {
+      const x = support.data[s * d + i];
+      if (x === 1) row.push(i);
+      else if (x !== 0) throw new RangeError(`${op}: support must hold 0s and 1s, got ${x} at row ${s}, item ${i}`);
+    }
+    if (r >= 0 && row.length !== r) throw new RangeError(`${op}: every structure must have the same size; row 0 has ${r} ones, row ${s} has ${row.length}`);
+    r = row.length;
+    members.push(...row);
+  }
+  const column = reshape(v, [M, 1]);
+  const f = (z: Tensor): Tensor => {
+    if (!(z instanceof Tensor) || z.rank !== 2 || z.shape[1] !== d) {
+      throw new RangeError(`${op}: samples must have shape [n, ${d}], got ${describe(z)}`);
+    }
+    const n = z.shape[0];
+    const picked = reshape(take(z, members, 1), [n, M, r]); // z_i for i ∈ S, per structure
+    let product = reshape(slice(picked, 2, 0, 1), [n, M]);
+    for (let j = 1; j < r; j++) product = mul(product, reshape(slice(picked, 2, j, j + 1), [n, M]));
+    return reshape(matmul(product, column), [n]);
+  };
+  return Object.assign(f, { kind: 'structure-table' as const, support, values: v, description: `table on ${M} ${label}` });
+}

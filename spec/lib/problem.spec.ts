@@ -31,7 +31,7 @@ const examples = suite('problem: the examples of DESIGN.md');
 examples('categorical table: ∂/∂θ_j E[f] = p_j (f_j − E f)', () => {
   const p = parseProblem({ family: 'categorical', logits: [0.1, -0.3, 0.7], f: { kind: 'table', values: [1.0, 0.2, -0.5] } });
   assert.is(p.family, 'categorical');
-  if (p.family === 'normal') return assert.unreachable('not a normal');
+  if (p.family !== 'categorical') return assert.unreachable('not a categorical');
   assert.is(p.discreteFamily, 'categorical');
   assert.equal(p.params.logits.toArray(), [0.1, -0.3, 0.7]);
   assert.equal(p.eventShape, [3]);
@@ -103,7 +103,7 @@ extensions('a [D, K] matrix of logits is a product of categoricals', () => {
   const logits = [[0.1, -0.3, 0.7], [0, 0.5, -0.5]];
   const values = Array.from({ length: 9 }, (_, i) => i - 4);
   const p = parseProblem({ family: 'categorical', logits, f: { kind: 'table', values } });
-  if (p.family === 'normal') return assert.unreachable('not a normal');
+  if (p.family !== 'categorical') return assert.unreachable('not a categorical');
   assert.is(p.discreteFamily, 'categoricals');
   assert.equal(p.eventShape, [2, 3]);
   assertClose(p.exact!.gradient().logits.data, exactGradient('categoricals', tensor(logits), p.f).data, 'gradient');
@@ -138,7 +138,7 @@ const cases: [string, unknown, string, RegExp][] = [
   ['not JSON', '{ "family": ', '(input)', /^parseProblem: the input is not valid JSON \(/],
   ['not an object', [1, 2], '(input)', /^parseProblem: a problem must be a JSON object, got an array$/],
   ['null', null, '(input)', /^parseProblem: a problem must be a JSON object, got null$/],
-  ['no family', { logits: [0] }, 'family', /^parseProblem: "family" is missing; expected one of "bernoulli", "categorical", "normal"$/],
+  ['no family', { logits: [0] }, 'family', /^parseProblem: "family" is missing; expected one of "bernoulli", "categorical", "normal", "subset", "spanning-tree"$/],
   ['unknown family', { family: 'poisson' }, 'family', /^parseProblem: "family" is "poisson"; expected one of/],
   ['misspelled field', { family: 'bernoulli', logit: [0], f: ok }, 'logit', /^parseProblem: unknown field "logit"; a "bernoulli" problem has the fields "family", "logits", "f", "description"$/],
   ['no logits', { family: 'bernoulli', f: ok }, 'logits', /^parseProblem: "logits" is missing; give one logit per coordinate/],
