@@ -61,3 +61,10 @@ export { controlVariate, controlVariates, reinforceWithControl, deltaMethod, con
 export type { BetaRule, ControlVariateOptions, ControlVariateResult, KnownMean, ControlFunction, ReinforceControlOptions } from './estimators/control-variates.ts';
 export { raoBlackwell, sumAndSample, raoBlackwellEstimator, sumAndSampleEstimator, raoBlackwellReinforce, sumAndSampleReinforce } from './estimators/conditioning.ts';
 export type { RaoBlackwellOptions, SumAndSampleOptions } from './estimators/conditioning.ts';
+export { subset, spanningTree } from './estimators/families.ts';
+export type { SubsetDist, SpanningTreeDist, StructuredDist, AnyDist } from './estimators/families.ts';
+export { topKMask, logElementarySymmetric, subsetLogPartition, subsetMarginals, subsetLogProb, subsetExpectation, graph, completeGraph, laplacian, reducedLaplacian, spanningTreeCount, kruskal, isSpanningTree, enumerateSpanningTrees, spanningTreeLogPartition, spanningTreeMarginals, spanningTreeLogProb, spanningTreeExpectation, structureTable } from './lib/structures.ts';
+export type { Graph, TreePartitionMethod, TreePartitionOptions, StructureTableFunction } from './lib/structures.ts';
+export { sst, reinforceStructure, reinforceNoise, sstEstimator, sstRelaxedEstimator, stSstEstimator, reinforceStructureEstimator, reinforceStructureLoo, reinforceNoiseEstimator, reinforceNoiseLoo, oneHotStructure, subsetStructure, spanningTreeStructure, structureOf, stochasticSoftmax, perturbStructured, drawStructuredNoise, sampleStructured, structuredLogProb, noiseLogDensity, referenceGradient } from './estimators/sst.ts';
+export type { SstDist, Structure, SstOptions, StructuredBaseline, StructuredReinforceOptions, ReferenceGradient } from './estimators/sst.ts';
+export type { SubsetProblem, SpanningTreeProblem, StructureFunction } from './lib/problem.ts';
