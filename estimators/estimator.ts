@@ -32,7 +32,11 @@ export interface Surrogate<State = undefined> {
   surrogate: Tensor;
   /** [n] per-sample surrogates. */
   perSample: Tensor;
-  /** [n] f at the samples, as constants. */
+  /**
+   * [n] what the estimator reports for f, as constants: f at its sample for
+   * most estimators; the mean of the pair for ARM and DisARM; E[f] for exact;
+   * the Rao-Blackwellized or summed value for conditioning estimators.
+   */
   values: Tensor;
   /** The state after this call (moving averages advance; learned parts are returned unchanged). */
   state: State;
