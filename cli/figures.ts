@@ -9,11 +9,12 @@ import type { TrainingCurve } from '../estimators/training.ts';
  * Variance and mean squared error per estimator with 95% intervals, on a
  * log axis: for an unbiased estimator the two coincide, and the gap between
  * them is the squared bias. Estimators with zero variance (exact) are left
- * out of a log axis and named in the legend's note.
+ * out of a log axis. Below it, when some estimator's bias is significant
+ * (|z| > 4 on a coordinate), a second panel shows ‖bias‖ for those.
  */
 export function comparisonChart(title: string, rows: readonly EstimatorComparison[]): string {
   const shown = rows.filter((r) => r.mse.value > 0);
-  return barChart({
+  const variance = barChart({
     title,
     categories: shown.map((r) => (r.unbiased ? r.estimator : `${r.estimator} (biased)`)),
     series: [
@@ -22,8 +23,32 @@ export function comparisonChart(title: string, rows: readonly EstimatorCompariso
     ],
     scale: 'log',
     style: 'dot',
-    valueLabel: "variance and MSE per sample, 95% intervals (log scale)",
+    valueLabel: 'variance and MSE per sample, 95% intervals (log scale)',
   });
+  const biased = rows.filter((r) => r.maxAbsZ > 4);
+  if (biased.length === 0) return variance;
+  const bias = barChart({
+    title: 'significant bias (max |z| > 4): ‖mean estimate − exact gradient‖',
+    categories: biased.map((r) => r.estimator),
+    values: biased.map((r) => r.biasNorm),
+    valueLabel: '‖bias‖',
+  });
+  return stackSvgs([variance, bias]);
+}
+
+/** One SVG holding several, one below the other (each keeps its own coordinates). */
+function stackSvgs(parts: readonly string[]): string {
+  let y = 0;
+  let width = 0;
+  const placed = parts.map((svg) => {
+    const w = Number(/width="([0-9.]+)"/.exec(svg)?.[1] ?? 640);
+    const h = Number(/height="([0-9.]+)"/.exec(svg)?.[1] ?? 400);
+    const at = y;
+    y += h;
+    width = Math.max(width, w);
+    return svg.replace('<svg ', `<svg y="${at}" `);
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}">\n${placed.join('\n')}\n</svg>`;
 }
 
 /** Exact loss and gradient variance over training, one line per estimator (Grathwohl et al. 2018, figure 1). */

@@ -99,7 +99,9 @@ export function compare(estimators: readonly Estimator<any, any>[], problem: Che
     const stderr = acc.stderr();
     const bias = names.map((name, j) => {
       const b = acc.mean[j] - exact[j];
-      return { name, value: b, lower: b - quantile * stderr[j], upper: b + quantile * stderr[j], z: stderr[j] > 0 ? b / stderr[j] : 0 };
+      // Within rounding of the exact value is no evidence of bias (as in checkUnbiased).
+      const z = Math.abs(b) <= 1e-9 * (1 + Math.abs(exact[j])) || stderr[j] === 0 ? 0 : b / stderr[j];
+      return { name, value: b, lower: b - quantile * stderr[j], upper: b + quantile * stderr[j], z };
     });
     const variance = meanInterval(spread, (k * units) / Math.max(1, units - 1), quantile);
     const mse = meanInterval(error, k, quantile);
