@@ -91,6 +91,14 @@ const expectations: Record<string, (stdout: string) => void> = {
     for (let i = 1; i < ks.length; i++) assert.ok(ks[i] < ks[i - 1], `k index ${i}: ${ks}`);
     assert.is(ks[ks.length - 1], 0);
   },
+  'spanning-tree.ts': (out) => {
+    // Every estimator lowers the exact loss E[f(X)] well below its start.
+    const start = numberOn(out, /^\s+0\s+/);
+    const finals = [...out.matchAll(/^  (\S.*?\))\s+(\d+\.\d+)\s+(\d+\.\d+)$/gm)].map((m) => Number(m[2]));
+    assert.is(finals.length, 4);
+    for (const loss of finals) assert.ok(loss < start * 0.6, `${loss} vs ${start}`);
+    assert.match(out, /wrote report\/examples\/spanning-tree\.svg/);
+  },
 };
 
 const examples = suite('examples');
