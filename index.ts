@@ -41,7 +41,7 @@ export type { MeasureValuedOptions } from './estimators/measure-valued.ts';
 export { tCdf, tSf, tQuantile, chiSquareCdf, chiSquareQuantile, betaRegularized, normalInterval, tInterval, varianceInterval } from './lib/stats.ts';
 export type { Interval } from './lib/stats.ts';
 export { estimators, estimatorByName, estimatorsFor } from './estimators/registry.ts';
-export { compare } from './estimators/compare.ts';
+export { compare, formatComparison, comparisonChart } from './estimators/compare.ts';
 export type { EstimatorComparison, CompareOptions, Estimate, CoordinateBias } from './estimators/compare.ts';
 export { collectEstimates } from './estimators/check.ts';
 export type { EstimateSample } from './estimators/check.ts';

@@ -3,12 +3,11 @@
 
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { compare, type EstimatorComparison } from '../estimators/compare.ts';
+import { compare, formatComparison, comparisonChart, type EstimatorComparison } from '../estimators/compare.ts';
 import { estimators as allEstimators, estimatorByName } from '../estimators/registry.ts';
 import type { Estimator } from '../estimators/estimator.ts';
 import type { Problem } from '../lib/problem.ts';
 import type { Tensor } from '../autodiff/index.ts';
-import { comparisonChart } from './figures.ts';
 import { runSuite } from './suite.ts';
 import { UsageError, parseFlags, intFlag, readProblem, distOf } from './mcgrad.ts';
 
@@ -33,32 +32,6 @@ export function compareOn(problem: Problem, chosen: readonly Estimator[], sample
   if (problem.exact === undefined) throw new UsageError(`the exact gradient of this ${problem.family} problem is not available`);
   const exactGradient = problem.exact.gradient() as unknown as Record<string, Tensor>;
   return compare(chosen, { dist: distOf(problem), f: problem.f, exactGradient }, { samples, seed });
-}
-
-function fmt(x: number, digits = 3): string {
-  if (!Number.isFinite(x)) return String(x);
-  if (x === 0) return '0';
-  const a = Math.abs(x);
-  return a >= 1e4 || a < 1e-3 ? x.toExponential(digits - 1) : x.toPrecision(digits);
-}
-
-/** The comparison as a fixed-width text table. */
-export function formatComparison(rows: readonly EstimatorComparison[]): string {
-  const header = ['estimator', '|bias|', 'max|z|', 'variance', '95% CI', 'MSE', 'µs/est', 'efficiency', 'vs reinforce'];
-  const cells = rows.map((r) => [
-    r.estimator + (r.unbiased ? '' : ' (biased)'),
-    fmt(r.biasNorm),
-    r.maxAbsZ.toFixed(1),
-    fmt(r.variance.value),
-    `[${fmt(r.variance.lower)}, ${fmt(r.variance.upper)}]`,
-    fmt(r.mse.value),
-    r.microsecondsPerEstimate.toFixed(2),
-    fmt(r.efficiency),
-    r.relativeEfficiency === null ? '—' : `${fmt(r.relativeEfficiency)}×`,
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-  const line = (c: readonly string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
-  return [line(header), ...cells.map(line)].join('\n');
 }
 
 export function writeFile(file: string, text: string): void {

@@ -1,55 +1,9 @@
 // The main job's figures and page, drawn with lib/plot and lib/report.
 
-import { barChart, lineChart } from '../lib/plot.ts';
+import { lineChart } from '../lib/plot.ts';
 import { htmlReport, heading, paragraph, table, figure, type ReportBlock, type TableCell } from '../lib/report.ts';
 import type { EstimatorComparison } from '../estimators/compare.ts';
 import type { TrainingCurve } from '../estimators/training.ts';
-
-/**
- * Variance and mean squared error per estimator with 95% intervals, on a
- * log axis: for an unbiased estimator the two coincide, and the gap between
- * them is the squared bias. Estimators with zero variance (exact) are left
- * out of a log axis. Below it, when some estimator's bias is significant
- * (|z| > 4 on a coordinate), a second panel shows ‖bias‖ for those.
- */
-export function comparisonChart(title: string, rows: readonly EstimatorComparison[]): string {
-  const shown = rows.filter((r) => r.mse.value > 0);
-  const variance = barChart({
-    title,
-    categories: shown.map((r) => (r.unbiased ? r.estimator : `${r.estimator} (biased)`)),
-    series: [
-      { name: 'variance', values: shown.map((r) => r.variance.value), lower: shown.map((r) => r.variance.lower), upper: shown.map((r) => r.variance.upper) },
-      { name: 'MSE', values: shown.map((r) => r.mse.value), lower: shown.map((r) => r.mse.lower), upper: shown.map((r) => r.mse.upper) },
-    ],
-    scale: 'log',
-    style: 'dot',
-    valueLabel: 'variance and MSE per sample, 95% intervals (log scale)',
-  });
-  const biased = rows.filter((r) => r.maxAbsZ > 4);
-  if (biased.length === 0) return variance;
-  const bias = barChart({
-    title: 'significant bias (max |z| > 4): ‖mean estimate − exact gradient‖',
-    categories: biased.map((r) => r.estimator),
-    values: biased.map((r) => r.biasNorm),
-    valueLabel: '‖bias‖',
-  });
-  return stackSvgs([variance, bias]);
-}
-
-/** One SVG holding several, one below the other (each keeps its own coordinates). */
-function stackSvgs(parts: readonly string[]): string {
-  let y = 0;
-  let width = 0;
-  const placed = parts.map((svg) => {
-    const w = Number(/width="([0-9.]+)"/.exec(svg)?.[1] ?? 640);
-    const h = Number(/height="([0-9.]+)"/.exec(svg)?.[1] ?? 400);
-    const at = y;
-    y += h;
-    width = Math.max(width, w);
-    return svg.replace('<svg ', `<svg y="${at}" `);
-  });
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}">\n${placed.join('\n')}\n</svg>`;
-}
 
 /** Exact loss and gradient variance over training, one line per estimator (Grathwohl et al. 2018, figure 1). */
 export function trainingCharts(curves: readonly TrainingCurve[]): string[] {

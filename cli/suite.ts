@@ -5,9 +5,9 @@
 
 import { parseProblem, type Problem } from '../lib/problem.ts';
 import { trainToy, type TrainingCurve } from '../estimators/training.ts';
-import { compareOn, chooseEstimators, formatComparison, writeFile } from './compare.ts';
-import { comparisonChart, trainingCharts, reportPage } from './figures.ts';
-import type { EstimatorComparison } from '../estimators/compare.ts';
+import { compareOn, chooseEstimators, writeFile } from './compare.ts';
+import { trainingCharts, reportPage } from './figures.ts';
+import { formatComparison, comparisonChart, type EstimatorComparison } from '../estimators/compare.ts';
 
 /** The built-in problems, in the problem-file format of DESIGN.md. */
 export const SUITE: readonly { name: string; json: unknown }[] = [

@@ -8,6 +8,7 @@
 // unchanged and makes the rows comparable.
 
 import { normalQuantile, Welford, type Interval } from '../lib/stats.ts';
+import { barChart } from '../lib/plot.ts';
 import { collectEstimates, type CheckProblem } from './check.ts';
 import type { AnyDist } from './families.ts';
 import type { Estimator } from './estimator.ts';
@@ -126,4 +127,78 @@ export function compare(estimators: readonly Estimator<any, any>[], problem: Che
   const reference = rows.find((r) => r.estimator === (options.reference ?? 'reinforce'));
   if (reference !== undefined) for (const r of rows) r.relativeEfficiency = r.efficiency / reference.efficiency;
   return rows;
+}
+
+// ---------------------------------------------------------------- presenting a comparison
+
+function fmt(x: number, digits = 3): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (x === 0) return '0';
+  const a = Math.abs(x);
+  return a >= 1e4 || a < 1e-3 ? x.toExponential(digits - 1) : x.toPrecision(digits);
+}
+
+/** The comparison as a fixed-width text table. */
+export function formatComparison(rows: readonly EstimatorComparison[]): string {
+  const header = ['estimator', '|bias|', 'max|z|', 'variance', '95% CI', 'MSE', 'µs/est', 'efficiency', 'vs reinforce'];
+  const cells = rows.map((r) => [
+    r.estimator + (r.unbiased ? '' : ' (biased)'),
+    fmt(r.biasNorm),
+    r.maxAbsZ.toFixed(1),
+    fmt(r.variance.value),
+    `[${fmt(r.variance.lower)}, ${fmt(r.variance.upper)}]`,
+    fmt(r.mse.value),
+    r.microsecondsPerEstimate.toFixed(2),
+    fmt(r.efficiency),
+    r.relativeEfficiency === null ? '—' : `${fmt(r.relativeEfficiency)}×`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: readonly string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
+  return [line(header), ...cells.map(line)].join('\n');
+}
+
+/**
+ * Variance and mean squared error per estimator with 95% intervals, on a
+ * log axis: for an unbiased estimator the two coincide, and the gap between
+ * them is the squared bias. Estimators with zero variance (exact) are left
+ * out of a log axis. Below it, when some estimator's bias is significant
+ * (|z| > 4 on a coordinate), a second panel shows ‖bias‖ for those.
+ */
+export function comparisonChart(title: string, rows: readonly EstimatorComparison[]): string {
+  const shown = rows.filter((r) => r.mse.value > 0);
+  const variance = barChart({
+    title,
+    categories: shown.map((r) => (r.unbiased ? r.estimator : `${r.estimator} (biased)`)),
+    series: [
+      { name: 'variance', values: shown.map((r) => r.variance.value), lower: shown.map((r) => r.variance.lower), upper: shown.map((r) => r.variance.upper) },
+      { name: 'MSE', values: shown.map((r) => r.mse.value), lower: shown.map((r) => r.mse.lower), upper: shown.map((r) => r.mse.upper) },
+    ],
+    scale: 'log',
+    style: 'dot',
+    valueLabel: 'variance and MSE per sample, 95% intervals (log scale)',
+  });
+  const biased = rows.filter((r) => r.maxAbsZ > 4);
+  if (biased.length === 0) return variance;
+  const bias = barChart({
+    title: 'significant bias (max |z| > 4): ‖mean estimate − exact gradient‖',
+    categories: biased.map((r) => r.estimator),
+    values: biased.map((r) => r.biasNorm),
+    valueLabel: '‖bias‖',
+  });
+  return stackSvgs([variance, bias]);
+}
+
+/** One SVG holding several, one below the other (each keeps its own coordinates). */
+function stackSvgs(parts: readonly string[]): string {
+  let y = 0;
+  let width = 0;
+  const placed = parts.map((svg) => {
+    const w = Number(/width="([0-9.]+)"/.exec(svg)?.[1] ?? 640);
+    const h = Number(/height="([0-9.]+)"/.exec(svg)?.[1] ?? 400);
+    const at = y;
+    y += h;
+    width = Math.max(width, w);
+    return svg.replace('<svg ', `<svg y="${at}" `);
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}">\n${placed.join('\n')}\n</svg>`;
 }

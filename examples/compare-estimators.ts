@@ -23,7 +23,7 @@
 // Run: npx tsx examples/compare-estimators.ts   (MCGRAD_QUICK=1 for fewer samples)
 
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { tensor, sum, mul, sub, square, categorical, estimatorsFor, compare, barChart, type Tensor, type EstimatorComparison } from '../index.ts';
+import { tensor, sum, mul, sub, square, categorical, estimatorsFor, compare, formatComparison, comparisonChart, type Tensor } from '../index.ts';
 
 const quick = process.env.MCGRAD_QUICK === '1';
 const samples = quick ? 1000 : 20000;
@@ -34,33 +34,17 @@ const problem = {
   f: (x: Tensor) => square(sub(sum(mul(x, v), -1), 0.5)), // [n, K] → [n]
 };
 
-// Every registered estimator that handles a categorical.
+// Every registered estimator that handles a categorical. compare() times each
+// one apart from the sampling, after a warm-up, at the same batch size.
 const estimators = estimatorsFor('categorical');
-// A short warm-up run, so the first estimator's time does not include the
-// JavaScript engine compiling the code everyone shares.
-compare(estimators, problem, { samples: 100, seed: 1 });
 const rows = compare(estimators, problem, { samples, seed: 0 });
 
-// The table. "max |z|" is the largest bias over its standard error: above ~3.5
-// the bias is real, not noise. "vs REINFORCE" is efficiency relative to plain
+// The table. "max|z|" is the largest bias over its standard error: above ~3.5
+// the bias is real, not noise. "vs reinforce" is efficiency relative to plain
 // REINFORCE; for a biased estimator it holds only at one sample, since
 // averaging N estimates divides the variance by N but leaves the bias.
-const fmt = (x: number) => (x === 0 ? '0' : Math.abs(x) >= 1e4 || Math.abs(x) < 1e-3 ? x.toExponential(2) : x.toPrecision(3));
-const header = ['estimator', 'unbiased?', '‖bias‖', 'max |z|', 'variance (95% CI)', 'MSE', 'µs/sample', 'vs REINFORCE'];
-const cells = rows.map((r) => [
-  r.estimator,
-  r.unbiased ? 'yes' : 'no',
-  fmt(r.biasNorm),
-  r.maxAbsZ.toFixed(1),
-  `${fmt(r.variance.value)} (${fmt(r.variance.lower)}–${fmt(r.variance.upper)})`,
-  fmt(r.mse.value),
-  r.microsecondsPerEstimate.toFixed(2),
-  r.relativeEfficiency === null || !Number.isFinite(r.relativeEfficiency) ? '—' : `${fmt(r.relativeEfficiency)}×`,
-]);
-const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
 console.log(`${samples} samples per estimator, categorical K = 10, f(x) = (x·v − 0.5)²\n`);
-console.log([line(header), ...cells.map(line)].join('\n'));
+console.log(formatComparison(rows));
 
 // Measure-valued and exact enumerate all K outcomes here, so they have no
 // variance at all (they also cost K evaluations of f per estimate).
@@ -68,19 +52,9 @@ const exactOnes = rows.filter((r) => r.mse.value === 0).map((r) => r.estimator);
 console.log(`\nzero variance (every outcome evaluated): ${exactOnes.join(', ')}`);
 
 // The figure: variance and MSE per estimator on a log axis. For an unbiased
-// estimator the two dots coincide; the gap is the squared bias.
-const shown: EstimatorComparison[] = rows.filter((r) => r.mse.value > 0);
-const svg = barChart({
-  title: 'variance and MSE of one estimate (categorical, K = 10)',
-  categories: shown.map((r) => (r.unbiased ? r.estimator : `${r.estimator} (biased)`)),
-  series: [
-    { name: 'variance', values: shown.map((r) => r.variance.value), lower: shown.map((r) => r.variance.lower), upper: shown.map((r) => r.variance.upper) },
-    { name: 'MSE', values: shown.map((r) => r.mse.value), lower: shown.map((r) => r.mse.lower), upper: shown.map((r) => r.mse.upper) },
-  ],
-  scale: 'log',
-  style: 'dot',
-  valueLabel: 'per-sample variance and MSE, 95% intervals (log scale)',
-});
+// estimator the two dots coincide; the gap is the squared bias, drawn in a
+// second panel where it is significant.
+const svg = comparisonChart('variance and MSE of one estimate (categorical, K = 10)', rows);
 mkdirSync('report/examples', { recursive: true });
 writeFileSync('report/examples/compare-estimators.svg', svg);
 console.log('wrote report/examples/compare-estimators.svg');
