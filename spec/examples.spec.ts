@@ -99,6 +99,18 @@ const expectations: Record<string, (stdout: string) => void> = {
     for (const loss of finals) assert.ok(loss < start * 0.6, `${loss} vs ${start}`);
     assert.match(out, /wrote report\/examples\/spanning-tree\.svg/);
   },
+  'sst-temperature.ts': (out) => {
+    // Per problem: the SST's bias shrinks and its variance grows from the hottest to the coldest t.
+    const tables = out.split(/\n(?=\S.*samples per estimator)/).slice(1);
+    assert.is(tables.length, 2);
+    for (const table of tables) {
+      const rows = table.split('\n').filter((l) => /^\s+\d+\.\d+\s+\d/.test(l)).map((l) => l.trim().split(/\s+/).map(Number));
+      const [cold, hot] = [rows[0], rows[rows.length - 1]]; // t, SST |bias|, SST variance, …
+      assert.ok(cold[1] < hot[1] / 2, `bias ${cold[1]} at t=${cold[0]} vs ${hot[1]} at t=${hot[0]}`);
+      assert.ok(cold[2] > hot[2] * 10, `variance ${cold[2]} at t=${cold[0]} vs ${hot[2]} at t=${hot[0]}`);
+    }
+    assert.match(out, /wrote report\/examples\/sst-temperature\.svg/);
+  },
 };
 
 const examples = suite('examples');
