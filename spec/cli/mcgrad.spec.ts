@@ -98,3 +98,30 @@ compare('an estimator that does not fit the family is a usage error', () => {
 });
 
 compare.run();
+
+const structured = suite('cli: structured families (subset, spanning-tree)');
+
+structured('check and compare accept the example subset and spanning-tree problems', () => {
+  for (const file of ['examples/problems/subset.json', 'examples/problems/spanning-tree.json']) {
+    const checked = run(['check', '--problem', file, '--estimator', 'reinforce-structure-rloo', '--samples', '2000', '--json']);
+    assert.is(checked.code, 0, file);
+    const result = JSON.parse(checked.out[0]);
+    assert.ok(result.coordinates.length >= 5 && result.coordinates.every((c: { exact: number }) => Number.isFinite(c.exact)), file);
+    const compared = run(['compare', '--problem', file, '--samples', '600', '--json']);
+    assert.is(compared.code, 0, file);
+    const names = JSON.parse(compared.out[0]).estimators.map((r: { estimator: string }) => r.estimator);
+    assert.equal(names, ['sst', 'st-sst', 'reinforce-structure', 'reinforce-structure-rloo', 'reinforce-noise', 'reinforce-noise-rloo'], file);
+  }
+});
+
+structured('structured estimators and families do not mix with the others', () => {
+  const subsetFile = 'examples/problems/subset.json';
+  const a = run(['check', '--problem', subsetFile, '--estimator', 'reinforce']);
+  assert.is(a.code, 2);
+  assert.match(a.err[0], /^mcgrad: reinforce does not support the subset family/);
+  const b = run(['check', '--problem', categorical, '--estimator', 'sst']);
+  assert.is(b.code, 2);
+  assert.match(b.err[0], /^mcgrad: sst does not support the categorical family \(it supports subset, spanning-tree\)$/);
+});
+
+structured.run();

@@ -7,6 +7,13 @@ import {
   ProblemError,
   bernoulliTableGradient,
   exactGradient,
+  grad,
+  subsetExpectation,
+  spanningTreeExpectation,
+  completeGraph,
+  enumerateSpanningTrees,
+  enumerateSubsets,
+  type Tensor,
   type NormalParams,
   type LogitParams,
 } from '../../index.ts';
@@ -185,3 +192,68 @@ malformed('each malformed problem throws a ProblemError whose one-line message n
 examples.run();
 extensions.run();
 malformed.run();
+
+// ---------------------------------------------------------------- structured families (k-subsets, spanning trees)
+
+const structured = suite('problem: structured families');
+
+structured('a subset problem: k-hot samples, exact value and gradient by enumeration with the Plackett–Luce law', () => {
+  const logits = [0.5, -0.2, 1.0, 0.3, -0.7];
+  const p = parseProblem({ family: 'subset', logits, k: 2, f: { kind: 'quadratic', target: [1, 0, 0, 1, 0.5] } });
+  if (p.family !== 'subset') return assert.unreachable('not a subset');
+  assert.is(p.k, 2);
+  assert.equal(p.eventShape, [5]);
+  const expected = grad((l: Tensor) => subsetExpectation(l, 2, p.f))(tensor(logits));
+  assertClose(p.exact!.gradient().logits.data, expected.data, 'gradient');
+  assert.is(p.exact!.method, 'enumeration');
+  // A table lists one value per subset, in enumerateSubsets order; on each subset f is that value.
+  const values = Array.from({ length: 10 }, (_, i) => i * 0.5 - 2);
+  const q = parseProblem({ family: 'subset', logits, k: 2, f: { kind: 'table', values } });
+  assertClose(q.f(enumerateSubsets(5, 2)).data, values, 'table on its support');
+});
+
+structured('a spanning-tree problem: nodes inferred, a table per tree, exact by enumeration', () => {
+  const edges = [[0, 1], [0, 2], [1, 2], [2, 3], [1, 3]];
+  const logits = [0.1, -0.4, 0.6, 0.2, -0.1];
+  const values = [1.0, -0.5, 2.0, 0.3, 0.7, -1.2, 0.4, 1.5];
+  const p = parseProblem({ family: 'spanning-tree', edges, logits, f: { kind: 'table', values } });
+  if (p.family !== 'spanning-tree') return assert.unreachable('not a spanning tree');
+  assert.is(p.graph.nodes, 4);
+  assert.equal(p.eventShape, [5]);
+  const trees = enumerateSpanningTrees(p.graph);
+  assertClose(p.f(trees).data, values, 'table on its support');
+  const expected = grad((l: Tensor) => spanningTreeExpectation(p.graph, l, p.f))(tensor(logits));
+  assertClose(p.exact!.gradient().logits.data, expected.data, 'gradient');
+  // Too many trees to enumerate: still a problem (for Monte Carlo), with no exact value.
+  const big = completeGraph(12);
+  const r = parseProblem({ family: 'spanning-tree', edges: big.edges, logits: big.edges.map(() => 0), f: { kind: 'quadratic', target: big.edges.map(() => 0) } });
+  assert.is(r.exact, undefined);
+});
+
+structured('malformed structured problems name the field', () => {
+  const ok = { kind: 'quadratic', target: [0, 0, 0] };
+  const cases: [string, unknown, string, RegExp][] = [
+    ['k missing', { family: 'subset', logits: [0, 0, 0], f: ok }, 'k', /"k" is missing; give the subset size/],
+    ['k too big', { family: 'subset', logits: [0, 0, 0], k: 4, f: ok }, 'k', /"k" must be an integer from 1 to 3, got 4/],
+    ['subset table length', { family: 'subset', logits: [0, 0, 0], k: 2, f: { kind: 'table', values: [1, 2] } }, 'f.values', /has 2 values, but the 2-subsets of 3 items number C\(3, 2\) = 3/],
+    ['target length', { family: 'subset', logits: [0, 0, 0], k: 1, f: { kind: 'quadratic', target: [1] } }, 'f.target', /has 1 entries, expected 3 \(one per item\)/],
+    ['disconnected', { family: 'spanning-tree', edges: [[0, 1], [2, 3]], logits: [0, 0], f: { kind: 'quadratic', target: [0, 0] } }, 'edges', /2 connected components/],
+    ['bad edge', { family: 'spanning-tree', edges: [[0, 1], [1]], logits: [0, 0], f: ok }, 'edges[1]', /"edges\[1\]" must be a pair of node indices/],
+    ['logits per edge', { family: 'spanning-tree', edges: [[0, 1], [1, 2]], logits: [0], f: ok }, 'logits', /"logits" has 1 entries, but the graph has 2 edges/],
+    ['tree table length', { family: 'spanning-tree', edges: [[0, 1], [1, 2], [0, 2]], logits: [0, 0, 0], f: { kind: 'table', values: [1] } }, 'f.values', /has 1 values, but the graph has 3 spanning trees/],
+    ['unknown field', { family: 'subset', logits: [0, 0], k: 1, edges: [], f: ok }, 'edges', /unknown field "edges"; a "subset" problem has the fields "family", "logits", "k", "f", "description"/],
+  ];
+  for (const [name, json, field, pattern] of cases) {
+    let error: unknown = null;
+    try {
+      parseProblem(json);
+    } catch (e) {
+      error = e;
+    }
+    assert.ok(error instanceof ProblemError, `${name}: expected a ProblemError, got ${String(error)}`);
+    assert.is((error as ProblemError).field, field, `${name}: field`);
+    assert.match((error as ProblemError).message, pattern, `${name}: ${(error as ProblemError).message}`);
+  }
+});
+
+structured.run();
