@@ -21,21 +21,28 @@
 
 import { Tensor, add, sub, mul, exp, reshape, concat, slice, stopGradient, scalar, zeros } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
-import { conditionalLogistic, conditionalGumbel } from '../lib/gumbel.ts';
+import { requireConditionalLogits, conditionalLogisticUnchecked, conditionalGumbelUnchecked } from '../lib/gumbel.ts';
 import { initMlp, applyMlp, type MlpParams } from '../lib/mlp.ts';
 import {
-  checkFamily, checkSamples, drawNoise, perturb, hard, relaxed, logProb, logDensity, eventShape,
-  type Dist, type Family, type SampleFunction,
+  checkFamily, checkSamples, drawNoise, perturb, hard, relaxed, logProb, logProbAt, location, logDensity, eventShape,
+  type Dist, type BernoulliDist, type CategoricalDist, type Family, type SampleFunction,
 } from './families.ts';
 import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
 
 const DISCRETE: readonly Family[] = ['bernoulli', 'categorical'];
 
-/** z̃ ∼ p(z | b, θ) from fresh uniforms v, differentiable in θ (lib/gumbel). */
-function conditional(dist: Dist, b: Tensor, v: Tensor): Tensor {
-  if (dist.family === 'bernoulli') return conditionalLogistic(dist.logits, b, v);
-  if (dist.family === 'categorical') return conditionalGumbel(dist.logits, b, v);
-  throw new RangeError(`conditional: the ${dist.family} family has no discrete sample`);
+/**
+ * z̃ ∼ p(z | b, θ) from fresh uniforms v, differentiable in θ (lib/gumbel),
+ * a categorical's from log θ = `loc` (location(dist)). b = H(z) and v from the
+ * generator are valid by construction; the logits are checked as before.
+ */
+function conditional(dist: BernoulliDist | CategoricalDist, loc: Tensor, b: Tensor, v: Tensor): Tensor {
+  if (dist.family === 'bernoulli') {
+    requireConditionalLogits('conditionalLogistic', dist.logits);
+    return conditionalLogisticUnchecked(dist.logits, b, v);
+  }
+  requireConditionalLogits('conditionalGumbel', dist.logits);
+  return conditionalGumbelUnchecked(loc, b, v);
 }
 
 /** Zero-valued, gradient ∇ log p(x|θ) for the constant sample x: the score-function factor. */
@@ -107,10 +114,10 @@ export function initRebarState(_dist: Dist, _rng: Rng, init: { temperature?: num
  * their concatenation, which is cheaper than one call each).
  */
 function controlVariates(family: Family | 'identity', state: RelaxState, f: SampleFunction, zs: readonly Tensor[], name: string): Tensor[] {
-  const lambda = exp(state.logTemperature);
-  const soft = zs.map((z) => (family === 'identity' ? z : relaxed(family, z, lambda)));
   const n = zs[0].shape[0];
-  const all = concat(soft, 0);
+  const joined = zs.length === 1 ? zs[0] : concat(zs, 0); // [k·n, ...E]
+  // σ_λ acts per sample, so one call on the concatenation is the concatenation of the calls.
+  const all = family === 'identity' ? joined : relaxed(family, joined, exp(state.logTemperature));
   // η f(σ_λ(z)) only when the state has η: without it f is never differentiated.
   let c: Tensor = state.eta === undefined ? zeros([n * zs.length]) : mul(state.eta, evaluate(name, f, all, n * zs.length)); // [k·n]
   if (state.net !== undefined) {
@@ -128,12 +135,14 @@ function relaxFamily(name: string, dist: Dist, f: SampleFunction, rng: Rng, opti
   const n = options.n ?? 1;
   const tiled = options.tiled ?? false;
   checkSamples(name, n);
-  const z = perturb(dist, drawNoise(dist, rng, n, tiled)); // z = T(θ, u): [n, ...E]
+  const discrete = dist as BernoulliDist | CategoricalDist; // checkFamily admitted only these
+  const loc = location(discrete); // logits, or log θ computed once for z, z̃ and log p(b|θ)
+  const z = add(loc, drawNoise(dist, rng, n, tiled)); // z = T(θ, u) = perturb(dist, u): [n, ...E]
   const b = hard(dist.family, z); // b = H(z), a constant
-  const zt = conditional(dist, b, rng.uniform(b.shape)); // z̃ ∼ p(z | b, θ)
+  const zt = conditional(discrete, loc, b, rng.uniform(b.shape)); // z̃ ∼ p(z | b, θ)
   const fb = evaluate(name, f, b, n);
   const [cz, czt] = controlVariates(dist.family, state, f, [z, zt], name);
-  const score = scoreOf(logProb(dist, b));
+  const score = scoreOf(logProbAt(discrete, loc, b));
   const perSample = add(add(fb, mul(sub(fb, czt), score)), gradientOnly(sub(cz, czt)));
   return surrogateOf(perSample, fb, state);
 }

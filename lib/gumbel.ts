@@ -335,14 +335,25 @@ export function exponentialRace(rates: Tensor, noise: Rng | Tensor, n?: number):
  * Reference: Tucker et al. 2017 (REBAR), appendix; Grathwohl et al. 2018 (RELAX), appendix B.
  */
 export function conditionalLogistic(logits: Tensor, b: Tensor, v: Tensor): Tensor {
-  requireTensor('conditionalLogistic', 'logits', logits);
-  for (let i = 0; i < logits.data.length; i++) {
-    if (!Number.isFinite(logits.data[i])) throw new RangeError(`conditionalLogistic: logits must be finite, got ${logits.data[i]} at flat index ${i}`);
-  }
+  requireConditionalLogits('conditionalLogistic', logits);
   requireBits('conditionalLogistic', b);
   requireOpenUnit('conditionalLogistic', 'v', v);
   broadcastShapes('conditionalLogistic', broadcastShapes('conditionalLogistic', logits.shape, b.shape), v.shape);
   return conditionalLogisticUnchecked(logits, b, v);
+}
+
+/**
+ * The checks that conditionalLogistic or conditionalGumbel (`op`) make of
+ * their logits, with the same errors: for estimators that call the unchecked
+ * cores below, whose b and v are valid by construction but whose logits come
+ * from the user.
+ */
+export function requireConditionalLogits(op: 'conditionalLogistic' | 'conditionalGumbel', logits: unknown): asserts logits is Tensor {
+  if (op === 'conditionalGumbel') return requireLogits(op, logits);
+  requireTensor(op, 'logits', logits);
+  for (let i = 0; i < logits.data.length; i++) {
+    if (!Number.isFinite(logits.data[i])) throw new RangeError(`${op}: logits must be finite, got ${logits.data[i]} at flat index ${i}`);
+  }
 }
 
 /**
