@@ -23,7 +23,7 @@ import {
 } from '../index.ts';
 
 const quick = process.env.MCGRAD_QUICK === '1';
-const samples = quick ? 2000 : 40000;
+const samples = quick ? 1000 : 40000;
 const temperatures = quick ? [0.05, 0.3, 2] : [0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5];
 
 function nonlinear(d: number, seed: number): SampleFunction {
