@@ -14,7 +14,7 @@
 
 import { Tensor, add, sub, mul, div, sum, mean, reshape, stopGradient, scalar, zeros } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
-import { checkFamily, checkSamples, eventShape, sample, logProb, paramsOf, type Dist, type Family, type SampleFunction } from './families.ts';
+import { checkFamily, checkSamples, eventShape, sample, drawNoise, hard, location, logProb, logProbAt, paramsOf, type Dist, type Family, type SampleFunction } from './families.ts';
 import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
 
 export type BaselineKind = 'none' | 'constant' | 'moving-average' | 'leave-one-out' | 'learned';
@@ -53,9 +53,18 @@ export function reinforce(dist: Dist, f: SampleFunction, rng: Rng, options: Rein
   checkSamples(name, n, kind === 'leave-one-out' ? 2 : 1);
   const state = options.state ?? {};
 
-  const b = sample(dist, rng, n, options.tiled); // [n, ...E], a constant
+  let b: Tensor; // [n, ...E], a constant
+  let logp: Tensor; // [n]
+  if (dist.family === 'normal') {
+    b = sample(dist, rng, n, options.tiled);
+    logp = logProb(dist, b);
+  } else {
+    // sample(dist, …) and logProb(dist, b), sharing a categorical's log θ = logSoftmax(logits)
+    const loc = location(dist);
+    b = hard(dist.family, add(stopGradient(loc), drawNoise(dist, rng, n, options.tiled)));
+    logp = logProbAt(dist, loc, b);
+  }
   const fb = evaluate(name, f, b, n); // [n]
-  const logp = logProb(dist, b); // [n]
   const score = sub(logp, stopGradient(logp)); // value 0, gradient ∇ log p
 
   let beta: Tensor | number = 0;
@@ -88,7 +97,7 @@ export function reinforce(dist: Dist, f: SampleFunction, rng: Rng, options: Rein
     default:
       throw new RangeError(`${name}: unknown baseline '${String(kind)}'; use none, constant, moving-average, leave-one-out or learned`);
   }
-  const perSample = add(fb, mul(sub(fb, beta), score));
+  const perSample = add(fb, mul(beta === 0 ? fb : sub(fb, beta), score)); // f − 0 is f
   return surrogateOf(perSample, fb, next);
 }
 
