@@ -39,6 +39,9 @@ export function exactGradientOf(dist: AnyDist, f: SampleFunction): Record<string
   }
   if (dist.family === 'subset') return { logits: grad((l: Tensor) => subsetExpectation(l, dist.k, f))(dist.logits) };
   if (dist.family === 'spanning-tree') return { logits: grad((l: Tensor) => spanningTreeExpectation(dist.graph, l, f))(dist.logits) };
+  if (dist.family === 'arborescence') {
+    throw new RangeError('exactGradientOf: the law of the maximum arborescence of perturbed weights has no known closed form; pass a reference (referenceGradient in estimators/sst.ts)');
+  }
   // lib/exact enumerates Bernoullis [D], a categorical [K] and categoricals [D, K]:
   // any other layout is flattened to one of those, f sees its own shape back.
   const shape = dist.logits.shape;

@@ -13,16 +13,18 @@
 // code that narrows a Dist by elimination is unaffected): 'subset', X = the
 // top k of logSoftmax(logits) + G (Gumbel-top-k, an unordered k-subset, as a
 // k-hot vector [n]); and 'spanning-tree', X = the maximum spanning tree of
-// logits + G on a graph (Kruskal, a 0/1 vector over the edges [E]). Their
+// logits + G on a graph (Kruskal, a 0/1 vector over the edges [E]); and
+// 'arborescence', the maximum arborescence of logits + G on a directed graph
+// (Chu–Liu/Edmonds, a 0/1 vector over the arcs [A]). Their
 // noise, samples, relaxations and log-probabilities live in estimators/sst.ts
 // and lib/structures.ts; `AnyDist` is what the generic plumbing
 // (paramsOf, withParams, estimateGradient, checkUnbiased) accepts.
 
 import { Tensor, add, sub, mul, div, exp, log, neg, square, sum, sigmoid, softmax, logSigmoid, logSoftmax, argmax, oneHot, onesLike, stopGradient, type Shape, formatShape } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
-import type { Graph } from '../lib/structures.ts';
+import type { Graph, Digraph } from '../lib/structures.ts';
 
-export type Family = 'bernoulli' | 'categorical' | 'normal' | 'subset' | 'spanning-tree';
+export type Family = 'bernoulli' | 'categorical' | 'normal' | 'subset' | 'spanning-tree' | 'arborescence';
 
 /** b ∼ Bernoulli(σ(logits)), independently per coordinate. */
 export interface BernoulliDist {
@@ -59,7 +61,14 @@ export interface SpanningTreeDist {
   readonly graph: Graph;
 }
 
-export type StructuredDist = SubsetDist | SpanningTreeDist;
+/** X = the maximum arborescence of logits + G rooted at digraph.root (Chu–Liu/Edmonds): a 0/1 vector over digraph.arcs [A]. */
+export interface ArborescenceDist {
+  readonly family: 'arborescence';
+  readonly logits: Tensor;
+  readonly digraph: Digraph;
+}
+
+export type StructuredDist = SubsetDist | SpanningTreeDist | ArborescenceDist;
 
 /** Every descriptor: what paramsOf, withParams, estimateGradient and checkUnbiased accept. */
 export type AnyDist = Dist | StructuredDist;
@@ -72,6 +81,7 @@ export const categorical = (logits: Tensor): CategoricalDist => ({ family: 'cate
 export const normal = (loc: Tensor, scale: Tensor): NormalDist => ({ family: 'normal', loc, scale });
 export const subset = (logits: Tensor, k: number): SubsetDist => ({ family: 'subset', logits, k });
 export const spanningTree = (logits: Tensor, graph: Graph): SpanningTreeDist => ({ family: 'spanning-tree', logits, graph });
+export const arborescence = (logits: Tensor, digraph: Digraph): ArborescenceDist => ({ family: 'arborescence', logits, digraph });
 
 /** The distribution's parameters as a tree (what gradients are taken with respect to). */
 export function paramsOf(dist: AnyDist): Record<string, Tensor> {

@@ -13,6 +13,7 @@
 //   one-hot:         X = onehot(argmax U),   X_t = softmax(U/t)            (Gumbel-softmax)
 //   k-subsets:       X = top k of U,          X_t = ∇ log e_k(e^{U/t})     (lib/structures: the DP)
 //   spanning trees:  X = Kruskal's max tree,  X_t = ∇ log det L̂(e^{U/t})  (matrix-tree theorem)
+//   arborescences:   X = Edmonds' max arborescence,  X_t = ∇ log det L̂_in(e^{U/t})  (Tutte's directed theorem)
 // Every X_t is built from engine ops (the DP, the elimination, their
 // gradients), so its Jacobian in U is exact, to any order.
 //
@@ -28,22 +29,27 @@
 // Noise conventions (estimators/families.ts): U = logSoftmax(θ) + G for the
 // categorical and the subset (the shift changes no argmax and no marginal,
 // and makes the one-hot SST the same computation as gumbelSoftmax), U = θ + G
-// for the spanning tree. Every surrogate reports f at the hard X.
+// for spanning trees and arborescences. Every surrogate reports f at the hard X.
+// The arborescence's argmax is not greedy on a matroid, so its law has no
+// known closed form: REINFORCE on X does not apply, REINFORCE on U does.
 
 import { Tensor, add, sub, div, mul, sum, exp, neg, concat, slice, softmax, logSoftmax, argmax, oneHot, stopGradient, formatShape } from '../autodiff/index.ts';
 import { rng as makeRng, type Rng } from '../lib/random.ts';
 import { Welford } from '../lib/stats.ts';
 import {
-  topKMask, subsetMarginals, subsetLogProb, kruskal, spanningTreeMarginals, spanningTreeLogProb, type Graph,
+  topKMask, subsetMarginals, subsetLogProb, kruskal, spanningTreeMarginals, spanningTreeLogProb, maxArborescence, arborescenceMarginals,
+  type Graph, type Digraph,
 } from '../lib/structures.ts';
-import { checkSamples, eventShape, sumEvent, type CategoricalDist, type SubsetDist, type SpanningTreeDist, type Family, type SampleFunction } from './families.ts';
+import { checkSamples, eventShape, sumEvent, type CategoricalDist, type SubsetDist, type SpanningTreeDist, type ArborescenceDist, type Family, type SampleFunction } from './families.ts';
 import { evaluate, surrogateOf, estimateGradient, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
 import { DEFAULT_TEMPERATURE } from './relaxations.ts';
 
-/** The descriptors these estimators take: a categorical (one-hot), a k-subset, a spanning tree. */
-export type SstDist = CategoricalDist | SubsetDist | SpanningTreeDist;
+/** The descriptors these estimators take: a categorical (one-hot), a k-subset, a spanning tree, an arborescence. */
+export type SstDist = CategoricalDist | SubsetDist | SpanningTreeDist | ArborescenceDist;
 
-const ALL: readonly Family[] = ['categorical', 'subset', 'spanning-tree'];
+const ALL: readonly Family[] = ['categorical', 'subset', 'spanning-tree', 'arborescence'];
+/** The families whose argmax has a tractable law (REINFORCE on X). */
+const WITH_LAW: readonly Family[] = ['categorical', 'subset', 'spanning-tree'];
 /** What the registry entries list: the structured families (the categorical has its own estimators). */
 const STRUCTURED: readonly Family[] = ['subset', 'spanning-tree'];
 
@@ -90,10 +96,20 @@ export function spanningTreeStructure(g: Graph): Structure {
   };
 }
 
+/** Arborescences of d rooted at d.root, over its arcs: X = Edmonds' maximum arborescence of U, X_t = ∇ log det L̂_in(e^{U/t}). */
+export function arborescenceStructure(d: Digraph): Structure {
+  return {
+    name: `arborescence of ${d.nodes} nodes rooted at ${d.root}`,
+    argmax: (u) => maxArborescence(d, stopGradient(u)),
+    relax: (u, t) => arborescenceMarginals(d, div(u, t)),
+  };
+}
+
 /** The structure a descriptor samples. */
 export function structureOf(dist: SstDist): Structure {
   if (dist.family === 'subset') return subsetStructure(dist.k);
   if (dist.family === 'spanning-tree') return spanningTreeStructure(dist.graph);
+  if (dist.family === 'arborescence') return arborescenceStructure(dist.digraph);
   return oneHotStructure;
 }
 
@@ -147,11 +163,21 @@ export function checkSstDist(name: string, dist: SstDist, families: readonly Fam
     if (g === null || typeof g !== 'object' || !Array.isArray(g.edges)) throw new TypeError(`${name}: a spanning-tree descriptor needs a graph from graph(nodes, edges)`);
     if (g.edges.length !== d) throw new RangeError(`${name}: spanning-tree logits of shape ${formatShape(p.shape)} must have one entry per edge (${g.edges.length})`);
   }
+  if (dist.family === 'arborescence') {
+    const g = dist.digraph;
+    if (g === null || typeof g !== 'object' || !Array.isArray(g.arcs)) throw new TypeError(`${name}: an arborescence descriptor needs a directed graph from digraph(nodes, arcs, root)`);
+    if (g.arcs.length !== d) throw new RangeError(`${name}: arborescence logits of shape ${formatShape(p.shape)} must have one entry per arc (${g.arcs.length})`);
+  }
 }
 
-/** U = logSoftmax(θ) + G (categorical, subset) or θ + G (spanning tree): differentiable in θ. */
+/** U = logSoftmax(θ) + G (categorical, subset) or θ + G (spanning tree, arborescence): differentiable in θ. */
 export function perturbStructured(dist: SstDist, noise: Tensor): Tensor {
-  return add(dist.family === 'spanning-tree' ? dist.logits : logSoftmax(dist.logits, -1), noise);
+  return add(locationOf(dist), noise);
+}
+
+/** Where the Gumbel noise is centred: logSoftmax(θ) for the categorical and the subset, θ otherwise. */
+function locationOf(dist: SstDist): Tensor {
+  return dist.family === 'categorical' || dist.family === 'subset' ? logSoftmax(dist.logits, -1) : dist.logits;
 }
 
 /** Standard Gumbel noise for n samples: [n, ...E]. */
@@ -172,12 +198,15 @@ export function sampleStructured(dist: SstDist, rng: Rng, n: number, tiled = fal
 export function structuredLogProb(dist: SstDist, x: Tensor): Tensor {
   if (dist.family === 'subset') return subsetLogProb(dist.logits, x, dist.k);
   if (dist.family === 'spanning-tree') return spanningTreeLogProb(dist.graph, dist.logits, x);
+  if (dist.family === 'arborescence') {
+    throw new RangeError('structuredLogProb: the law of the maximum arborescence of perturbed weights has no known closed form; use reinforceNoise, whose score needs only the density of U');
+  }
   return sumEvent(mul(x, logSoftmax(dist.logits, -1)));
 }
 
 /** log q(U|θ), the density of the perturbed utilities [n, ...E]: Σ −y − e^{−y}, y = U − loc(θ) standard Gumbel. [n]. */
 export function noiseLogDensity(dist: SstDist, u: Tensor): Tensor {
-  const y = sub(u, dist.family === 'spanning-tree' ? dist.logits : logSoftmax(dist.logits, -1));
+  const y = sub(u, locationOf(dist));
   return sumEvent(neg(add(y, exp(neg(y)))));
 }
 
@@ -259,7 +288,7 @@ function baselineOf(name: string, kind: StructuredBaseline, fc: Tensor, n: numbe
 export function reinforceStructure(dist: SstDist, f: SampleFunction, rng: Rng, options: StructuredReinforceOptions = {}): Surrogate<undefined> {
   const name = 'reinforce-structure';
   const tiled = options.tiled ?? false;
-  checkSstDist(name, dist, ALL, tiled);
+  checkSstDist(name, dist, WITH_LAW, tiled);
   const n = options.n ?? 1;
   const kind = options.baseline ?? 'none';
   checkSamples(name, n, kind === 'leave-one-out' ? 2 : 1);

@@ -784,3 +784,280 @@ export function structureTable(support: Tensor, values: Tensor | ArrayLike<numbe
   };
   return Object.assign(f, { kind: 'structure-table' as const, support, values: v, description: `table on ${M} ${label}` });
 }
+
+// ---------------------------------------------------------------- arborescences (directed spanning trees)
+//
+// An arborescence of a directed graph rooted at r picks one incoming arc for
+// every node but r, with no cycle, so every node is reached from r along the
+// picked arcs. The directed matrix-tree theorem (Tutte 1948): with the
+// in-degree Laplacian L = D_in − A (A_uv = w(u→v), D_in the column sums),
+//   Σ_A Π_{a∈A} w_a = det L̂,   L̂ = L without the root's row and column.
+// Eliminating a node p keeps L a directed Laplacian, with arc weights
+// w'(u→v) = w(u→v) + w(u→p) w(p→v) / d_p, d_p = Σ_k w(k→p) its in-weight, and
+// det L̂ is the product of the pivots d_p: the same cancellation-free
+// elimination as for undirected trees. The hard argmax is Chu–Liu/Edmonds.
+
+/** A directed graph on nodes 0 … nodes − 1 with arcs[a] = [u, v] meaning u → v, and the root of its arborescences. */
+export interface Digraph {
+  readonly nodes: number;
+  readonly arcs: readonly (readonly [number, number])[];
+  readonly root: number;
+}
+
+/**
+ * A directed graph, checked: arcs are pairs of distinct nodes in range, and
+ * every node is reachable from the root (else there is no arborescence).
+ * Arcs into the root are allowed and lie in no arborescence.
+ */
+export function digraph(nodes: number, arcs: ReadonlyArray<readonly number[]>, root = 0): Digraph {
+  const op = 'digraph';
+  if (typeof nodes !== 'number' || !Number.isInteger(nodes) || nodes < 2) throw new RangeError(`${op}: nodes must be an integer ≥ 2, got ${String(nodes)}`);
+  if (!Number.isInteger(root) || root < 0 || root >= nodes) throw new RangeError(`${op}: root must be a node from 0 to ${nodes - 1}, got ${root}`);
+  if (!Array.isArray(arcs) || arcs.length === 0) throw new RangeError(`${op}: arcs must be a non-empty array of [u, v] pairs (u → v), got ${describe(arcs)}`);
+  const list: [number, number][] = arcs.map((a, i) => {
+    if (!Array.isArray(a) || a.length !== 2) throw new RangeError(`${op}: arc ${i} must be a pair [u, v], got ${JSON.stringify(a)}`);
+    const [u, v] = a;
+    for (const x of [u, v]) {
+      if (typeof x !== 'number' || !Number.isInteger(x) || x < 0 || x >= nodes) throw new RangeError(`${op}: arc ${i} = [${u}, ${v}] has a node outside 0 … ${nodes - 1}`);
+    }
+    if (u === v) throw new RangeError(`${op}: arc ${i} = [${u}, ${v}] is a self-loop; remove it`);
+    return [u, v];
+  });
+  const seen = new Uint8Array(nodes);
+  seen[root] = 1;
+  const queue = [root];
+  for (let q = 0; q < queue.length; q++) for (const [u, v] of list) if (u === queue[q] && !seen[v]) (seen[v] = 1), queue.push(v);
+  const unreached = Array.from(seen.keys()).filter((v) => !seen[v]);
+  if (unreached.length > 0) throw new RangeError(`${op}: node${unreached.length > 1 ? 's' : ''} ${unreached.join(', ')} cannot be reached from the root ${root}, so there is no arborescence; add arcs into them`);
+  return { nodes, arcs: list, root };
+}
+
+/** Every arc u → v between distinct nodes with v ≠ root, in lexicographic order of (u, v). */
+export function completeDigraph(nodes: number, root = 0): Digraph {
+  const arcs: [number, number][] = [];
+  for (let u = 0; u < nodes; u++) for (let v = 0; v < nodes; v++) if (u !== v && v !== root) arcs.push([u, v]);
+  return digraph(nodes, arcs, root);
+}
+
+function requireDigraph(op: string, d: unknown): asserts d is Digraph {
+  if (d === null || typeof d !== 'object' || !Array.isArray((d as Digraph).arcs) || typeof (d as Digraph).root !== 'number') {
+    throw new TypeError(`${op}: expected a directed graph from digraph(nodes, arcs, root), got ${describe(d)}`);
+  }
+}
+
+/** True when the 0/1 vector x (one entry per arc) picks an arborescence rooted at d.root. */
+export function isArborescence(d: Digraph, x: ArrayLike<number>): boolean {
+  if (x.length !== d.arcs.length) return false;
+  const parent = new Int32Array(d.nodes).fill(-1);
+  for (let a = 0; a < x.length; a++) {
+    if (x[a] === 0) continue;
+    if (x[a] !== 1) return false;
+    const [u, v] = d.arcs[a];
+    if (v === d.root || parent[v] >= 0) return false; // into the root, or a second parent
+    parent[v] = u;
+  }
+  for (let v = 0; v < d.nodes; v++) {
+    if (v === d.root) continue;
+    // Climb towards the root: more than `nodes` steps means a cycle.
+    let at = v;
+    for (let steps = 0; at !== d.root; steps++) {
+      if (parent[at] < 0 || steps > d.nodes) return false;
+      at = parent[at];
+    }
+  }
+  return true;
+}
+
+/** Every arborescence of d as 0/1 rows over its arcs [T, arcs]; refuses more than 2^22 parent choices to try. */
+export function enumerateArborescences(d: Digraph): Tensor {
+  const op = 'enumerateArborescences';
+  requireDigraph(op, d);
+  const A = d.arcs.length;
+  const into: number[][] = Array.from({ length: d.nodes }, () => []);
+  d.arcs.forEach(([, v], a) => {
+    if (v !== d.root) into[v].push(a);
+  });
+  const others = Array.from({ length: d.nodes }, (_, v) => v).filter((v) => v !== d.root);
+  const tries = others.reduce((p, v) => p * into[v].length, 1);
+  if (tries > MAX_OUTCOMES) throw new RangeError(`${op}: ${tries} choices of one incoming arc per node to try, over the limit of 2^22; use a smaller graph`);
+  const rows: number[][] = [];
+  const choice = new Array<number>(others.length).fill(0);
+  const x = new Float64Array(A);
+  for (let t = 0; t < tries; t++) {
+    x.fill(0);
+    others.forEach((v, i) => (x[into[v][choice[i]]] = 1));
+    if (isArborescence(d, x)) rows.push(Array.from(x));
+    for (let i = 0; i < others.length; i++) {
+      if (++choice[i] < into[others[i]].length) break;
+      choice[i] = 0;
+    }
+  }
+  return new Tensor(Float64Array.from(rows.flat()), [rows.length, A]);
+}
+
+/** The number of arborescences rooted at d.root: det of the reduced in-degree Laplacian with unit weights (Tutte). */
+export function arborescenceCount(d: Digraph): number {
+  requireDigraph('arborescenceCount', d);
+  const ones = new Tensor(new Float64Array(d.arcs.length).fill(1), [d.arcs.length]);
+  return Math.round(det(reducedInLaplacian(d, ones)).item());
+}
+
+/** The in-degree Laplacian without the root's row and column, for arc weights [A] or [m, A]: [V − 1, V − 1] or [m, V − 1, V − 1]. */
+export function reducedInLaplacian(d: Digraph, weights: Tensor): Tensor {
+  const op = 'reducedInLaplacian';
+  requireDigraph(op, d);
+  requireTensor(op, 'weights', weights, [1, 2]);
+  const A = d.arcs.length;
+  requireLength(op, 'weights', weights, A, 'one weight per arc');
+  const index = (v: number): number => (v < d.root ? v : v === d.root ? -1 : v - 1);
+  const size = d.nodes - 1;
+  const M = new Float64Array(A * size * size);
+  d.arcs.forEach(([u, v], a) => {
+    const iu = index(u);
+    const iv = index(v);
+    if (iv < 0) return; // an arc into the root is in no arborescence
+    M[a * size * size + iv * size + iv] += 1; // in-degree of v
+    if (iu >= 0) M[a * size * size + iu * size + iv] -= 1;
+  });
+  const m = weights.rank === 2 ? weights.shape[0] : 1;
+  const flat = matmul(reshape(weights, [m, A]), new Tensor(M, [A, size * size]));
+  return reshape(flat, weights.rank === 2 ? [m, size, size] : [size, size]);
+}
+
+/**
+ * log Z(w) = log Σ_A exp(Σ_{a∈A} w_a) over the arborescences of d, for
+ * w [A] or [m, A]: [] or [m]. method 'elimination' (default): the directed
+ * elimination of the section header in log space, accurate for any spread of
+ * weights; 'logdet': the engine's log det of the reduced in-degree Laplacian.
+ */
+export function arborescenceLogPartition(d: Digraph, w: Tensor, options: TreePartitionOptions = {}): Tensor {
+  const op = 'arborescenceLogPartition';
+  requireDigraph(op, d);
+  requireTensor(op, 'w', w, [1, 2]);
+  const A = d.arcs.length;
+  requireLength(op, 'w', w, A, 'one weight per arc');
+  const method = options.method ?? 'elimination';
+  const batch = w.rank === 2 ? [w.shape[0]] : [];
+  if (method === 'logdet') {
+    const c = stopGradient(max(w, -1, true));
+    const shifted = sub(w, c);
+    const clipped = add(shifted, stopGradient(sub(maximum(shifted, -UNDERFLOW_CLIP), shifted)));
+    return add(logdet(reducedInLaplacian(d, exp(clipped))), mul(reshape(c, batch), d.nodes - 1));
+  }
+  if (method !== 'elimination') throw new RangeError(`${op}: method must be 'elimination' or 'logdet', got ${JSON.stringify(method)}`);
+  const m = w.rank === 2 ? w.shape[0] : 1;
+  const V = d.nodes;
+  let M = arcLogWeights(d, reshape(w, [m, A])); // [m, V, V], the root at index 0
+  let logZ: Tensor | undefined;
+  for (let p = V - 1; p >= 1; p--) {
+    const into = reshape(slice(slice(M, 1, 0, p), 2, p, p + 1), [m, p]); // log w(k → p), k < p
+    const logPivot = logsumexp(into, 1); // log d_p
+    logZ = logZ === undefined ? logPivot : add(logZ, logPivot);
+    if (p === 1) break;
+    const out = reshape(slice(slice(M, 1, p, p + 1), 2, 0, p), [m, p]); // log w(p → v), v < p
+    const rest = slice(slice(M, 1, 0, p), 2, 0, p);
+    const through = sub(add(reshape(into, [m, p, 1]), reshape(out, [m, 1, p])), reshape(logPivot, [m, 1, 1]));
+    M = logsumexp(stack([rest, through], -1), -1);
+  }
+  return reshape(logZ as Tensor, batch);
+}
+
+/**
+ * [m, V, V]: log of the summed weight of the arcs u → v (rows u, columns v),
+ * nodes renumbered so the root is 0, with a stand-in where there is no arc.
+ * The stand-in sits at s = min w − 1000 − (V − 1)(max w − min w): an
+ * arborescence through one weighs at most e^{s + (V−2) max w}, and every real
+ * one at least e^{(V−1) min w}, a ratio of at most e^{min w − max w − 1000}
+ * ≤ e^−1000, whatever the spread of the weights.
+ */
+function arcLogWeights(d: Digraph, w: Tensor): Tensor {
+  const [m, A] = w.shape;
+  const V = d.nodes;
+  const relabel = (v: number): number => (v === d.root ? 0 : v < d.root ? v + 1 : v);
+  const lists: number[][] = Array.from({ length: V * V }, () => []);
+  d.arcs.forEach(([u, v], a) => lists[relabel(u) * V + relabel(v)].push(a));
+  const width = Math.max(1, ...lists.map((l) => l.length));
+  const index = lists.flatMap((l) => [...l, ...Array(width - l.length).fill(A)]);
+  const lo = reshape(minOf(w), [m, 1]);
+  const hi = reshape(max(w, -1), [m, 1]);
+  const absent = stopGradient(sub(sub(lo, ABSENT_EDGE_GAP), mul(sub(hi, lo), V - 1))); // [m, 1]
+  const gathered = reshape(take(concat([w, absent], 1), index, 1), [m, V, V, width]);
+  return width === 1 ? reshape(gathered, [m, V, V]) : logsumexp(gathered, 3);
+}
+
+/** The arc marginals of the Gibbs distribution over arborescences, μ = ∇_w log Z(w): Σ_a μ_a = V − 1. Differentiable to any order. */
+export function arborescenceMarginals(d: Digraph, w: Tensor, options: TreePartitionOptions = {}): Tensor {
+  return grad((v: Tensor) => sum(arborescenceLogPartition(d, v, options)))(w);
+}
+
+/**
+ * X = argmax over arborescences of uᵀx for each row of scores [..., A], by
+ * Chu–Liu/Edmonds: every node takes its best incoming arc; a cycle among
+ * those is contracted into one node, with each arc entering it scored by
+ * what it gains over the arc it displaces, and the smaller problem solved
+ * the same way. 0/1 of the same shape, a constant.
+ * Reference: Chu & Liu 1965; Edmonds 1967.
+ */
+export function maxArborescence(d: Digraph, scores: Tensor): Tensor {
+  const op = 'maxArborescence';
+  requireDigraph(op, d);
+  if (!(scores instanceof Tensor) || scores.rank < 1) throw new TypeError(`${op}: scores must be a Tensor with an arc axis, got ${describe(scores)}`);
+  const A = d.arcs.length;
+  requireLength(op, 'scores', scores, A, 'one score per arc');
+  const out = new Float64Array(scores.size);
+  for (let base = 0; base < scores.size; base += A) {
+    const arcs = d.arcs.map(([u, v], a) => ({ u, v, w: scores.data[base + a], id: a })).filter((arc) => arc.v !== d.root);
+    for (const id of edmonds(d.nodes, d.root, arcs)) out[base + id] = 1;
+  }
+  return new Tensor(out, scores.shape);
+}
+
+interface Arc {
+  u: number;
+  v: number;
+  w: number;
+  id: number;
+}
+
+/** The ids of a maximum arborescence of the arcs (none into the root; every node reachable). */
+function edmonds(n: number, root: number, arcs: readonly Arc[]): number[] {
+  const best = new Array<Arc | undefined>(n);
+  for (const arc of arcs) if (arc.u !== arc.v && (best[arc.v] === undefined || arc.w > best[arc.v]!.w)) best[arc.v] = arc;
+  // Find a cycle among the chosen parents.
+  const state = new Int8Array(n); // 0 unvisited, 1 on the current walk, 2 done
+  let cycle: number[] | undefined;
+  for (let s = 0; s < n && cycle === undefined; s++) {
+    const walk: number[] = [];
+    let v = s;
+    while (v !== root && state[v] === 0) {
+      state[v] = 1;
+      walk.push(v);
+      v = best[v]!.u;
+    }
+    if (v !== root && state[v] === 1) cycle = walk.slice(walk.indexOf(v));
+    for (const x of walk) state[x] = 2;
+  }
+  if (cycle === undefined) return best.flatMap((arc, v) => (v === root || arc === undefined ? [] : [arc.id]));
+  // Contract the cycle into node c; renumber the others 0 … n − |C|.
+  const inCycle = new Uint8Array(n);
+  for (const v of cycle) inCycle[v] = 1;
+  const label = new Int32Array(n);
+  let next = 0;
+  for (let v = 0; v < n; v++) if (!inCycle[v]) label[v] = next++;
+  const c = next;
+  for (const v of cycle) label[v] = c;
+  const origin = new Map<number, Arc>(); // contracted arc id → the original arc
+  const contracted: Arc[] = [];
+  for (const arc of arcs) {
+    const u = label[arc.u];
+    const v = label[arc.v];
+    if (u === v) continue;
+    const w = inCycle[arc.v] ? arc.w - best[arc.v]!.w : arc.w; // entering the cycle: the gain over the arc displaced
+    origin.set(contracted.length, arc);
+    contracted.push({ u, v, w, id: contracted.length });
+  }
+  const chosen = edmonds(next + 1, label[root], contracted).map((id) => origin.get(id)!);
+  // Expand: keep the cycle's arcs except the one into the node where the chosen arc enters.
+  const entering = chosen.find((arc) => inCycle[arc.v])!;
+  return [...chosen.map((arc) => arc.id), ...cycle.filter((v) => v !== entering.v).map((v) => best[v]!.id)];
+}

@@ -4,33 +4,35 @@
 // derivatives are exact (order 2 at fixed noise), the baselines are unbiased
 // against exact enumeration (fixed problems and a fast-check property), broken
 // variants are rejected, the SST's bias vanishes with the temperature, and the
-// high-precision reference agrees with enumeration.
+// high-precision reference agrees with enumeration; arborescences on a DAG
+// (where the law is a product of categoricals) check REINFORCE on the noise.
 //
 // False-positive budget: the checks that must pass run at family-wise levels
 // 1e-5 (16 fixed checks), 1e-4 in total over the fast-check property, 1e-5
 // for the two small-temperature SST checks, 1e-5 for each of the 12 upstream
-// t-tests and 1e-4 for the reference (one Bonferroni-corrected test over its
-// coordinates): below 5e-4 for the file.
+// t-tests, 1e-5 for the two arborescence checks and 1e-4 for the reference
+// (one Bonferroni-corrected test over its coordinates): below 5e-4 for the file.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
-  Tensor, tensor, rng, sum, mul, add, sub, div, square, exp, neg, sin, reshape, matmul, grad, vjp, stopGradient, logSoftmax,
+  Tensor, tensor, rng, sum, mul, add, sub, div, square, exp, neg, sin, reshape, matmul, grad, vjp, stopGradient, logSoftmax, take, slice, stack,
   categorical, estimateGradient, checkUnbiased, exactGradientOf, normalQuantile, type SampleFunction, type Estimator,
 } from '../../index.ts';
 import { tQuantile } from '../../lib/stats.ts';
-import { subset, spanningTree, eventShape } from '../../estimators/families.ts';
+import { subset, spanningTree, arborescence, eventShape } from '../../estimators/families.ts';
 import { gumbelSoftmaxEstimator, stGumbelSoftmaxEstimator, relaxationEstimator } from '../../estimators/relaxations.ts';
 import {
   sst, reinforceStructure, reinforceNoise, sstEstimator, sstRelaxedEstimator, stSstEstimator,
   reinforceStructureEstimator, reinforceStructureLoo, reinforceNoiseEstimator, reinforceNoiseLoo,
   structureOf, subsetStructure, spanningTreeStructure, oneHotStructure, stochasticSoftmax, perturbStructured,
-  drawStructuredNoise, noiseLogDensity, referenceGradient, type SstDist, type Structure,
+  drawStructuredNoise, noiseLogDensity, referenceGradient, arborescenceStructure, type SstDist, type Structure,
 } from '../../estimators/sst.ts';
 import {
   completeGraph, graph, enumerateSpanningTrees, subsetMarginals, spanningTreeMarginals, topKMask, kruskal,
   subsetLogPartition, spanningTreeLogPartition, subsetExpectation, spanningTreeExpectation, type Graph,
+  digraph, completeDigraph, enumerateArborescences,
 } from '../../lib/structures.ts';
 import { enumerateSubsets } from '../../lib/exact.ts';
 import { quadraticFunction } from '../../lib/functions.ts';
@@ -128,7 +130,9 @@ framework('X_t is the regularized argmax: Uᵀμ + tH attains t log Z at X_t and
 
 framework('the relaxation tends to the hard structure as t → 0 and to the uniform Gibbs marginals as t → ∞', () => {
   const r = rng(5);
-  const structures: [Structure, number][] = [[subsetStructure(3), 7], [spanningTreeStructure(K4), 6], [spanningTreeStructure(WHEEL), 8], [oneHotStructure, 5]];
+  const structures: [Structure, number][] = [
+    [subsetStructure(3), 7], [spanningTreeStructure(K4), 6], [spanningTreeStructure(WHEEL), 8], [oneHotStructure, 5], [arborescenceStructure(completeDigraph(4)), 9],
+  ];
   for (const [structure, d] of structures) {
     const u = r.normal([16, d]);
     const x = structure.argmax(u);
@@ -413,6 +417,52 @@ bias('errors name the estimator and the fix', () => {
   assert.throws(() => reinforceStructure(subset(tensor([1, 2, 3]), 2), f, rng(0), { n: 1, baseline: 'leave-one-out' }), /^reinforce-structure: n must be an integer ≥ 2, got 1/);
   assert.throws(() => sstEstimator({ temperature: -1 }), /^sstEstimator: temperature must be a positive finite number, got -1/);
   assert.ok(noiseLogDensity(subset(tensor([0, 0]), 1), tensor([[0, 0]])).shape[0] === 1);
+});
+
+bias('arborescences: on a DAG X is a product of categoricals, and REINFORCE on U is unbiased against it; REINFORCE on X refuses', () => {
+  // In a DAG no choice of parents makes a cycle, so the max arborescence of θ + G is each node's
+  // best incoming arc: independent Gumbel-max draws, P(X = A) = Π_v softmax(θ into v)[parent(v)].
+  const dag = digraph(5, [[0, 1], [0, 2], [1, 2], [0, 3], [1, 3], [2, 3], [0, 4], [3, 4], [2, 4]]);
+  const into = [[0], [1, 2], [3, 4, 5], [6, 7, 8]]; // arcs into nodes 1 … 4
+  const theta = tensor([0.3, -0.4, 0.8, 0.1, -0.6, 0.5, 0.0, 0.7, -0.3]);
+  const dist = arborescence(theta, dag);
+  const f = nonlinear([1, -1, 0.5, 2, -0.5, 0.3, 1, -2, 0.4], [0.5, 1, -1, 0, 0.3, 2, -0.4, 1, 0.2]);
+  const T = enumerateArborescences(dag); // 1·2·3·3 = 18
+  const exactValue = (l: Tensor): Tensor => {
+    const perArc = new Array<Tensor>(l.size);
+    for (const group of into) {
+      const logp = logSoftmax(reshape(take(l, group), [group.length]));
+      group.forEach((a, i) => (perArc[a] = reshape(slice(logp, 0, i, i + 1), [])));
+    }
+    const logp = matmul(T, reshape(stack(perArc), [l.size, 1])); // [18, 1]: Σ over the chosen arcs
+    return sum(mul(exp(reshape(logp, [T.shape[0]])), f(T)));
+  };
+  assert.is(T.shape[0], 18);
+  const exactGradient = { logits: grad(exactValue)(theta) };
+  for (const estimator of [reinforceNoiseEstimator, reinforceNoiseLoo] as Estimator<undefined, SstDist>[]) {
+    assertUnbiased(checkUnbiased(estimator, { dist, f, exactGradient }, { samples: 20000, seed: 15, alpha: ALPHA, n: 8 }), `DAG ${estimator.name}`);
+  }
+  // The same check rejects the score with the noise centred at logSoftmax(θ), the subset's convention, not θ.
+  const wrongCentre: Estimator<undefined, SstDist> = {
+    ...reinforceNoiseEstimator,
+    name: 'reinforce-noise-wrong-centre (broken)',
+    surrogate: (d, fn, r, options) => {
+      const n = options.n ?? 1;
+      const u = stopGradient(perturbStructured(d, drawStructuredNoise(d, r, n, options.tiled ?? false)));
+      const fx = fn(structureOf(d).argmax(u));
+      const y = sub(u, logSoftmax(d.logits, -1));
+      const logq = sum(neg(add(y, exp(neg(y)))), 1);
+      const perSample = add(fx, mul(stopGradient(fx), sub(logq, stopGradient(logq))));
+      return { surrogate: div(sum(perSample), n), perSample, values: stopGradient(fx), state: undefined };
+    },
+  };
+  assertRejected(checkUnbiased(wrongCentre, { dist, f, exactGradient }, { samples: 20000, seed: 15, alpha: ALPHA }), 'DAG wrong centre');
+  assert.throws(() => reinforceStructure(dist, f, rng(0)), /^reinforce-structure: does not support the arborescence family/);
+  assert.throws(() => exactGradientOf(dist, f), /^exactGradientOf: the law of the maximum arborescence of perturbed weights has no known closed form/);
+  // The SST runs on any digraph (here one with cycles), with derivatives exact at fixed noise.
+  const cyclic = arborescence(rng(16).normal([9]), completeDigraph(4));
+  const noise = rng(17).gumbel([2, 9]);
+  checkGrads((l: Tensor) => f(arborescenceStructure(cyclic.digraph).relax(perturbStructured({ ...cyclic, logits: l }, noise), 0.5)), [cyclic.logits], { order: 2 });
 });
 
 bias.run();

@@ -1,4 +1,4 @@
-// k-subsets and spanning trees against brute force: enumeration and validity,
+// k-subsets, spanning trees and arborescences against brute force: enumeration and validity,
 // the hard argmax, Gibbs log-partitions and marginals (the log-space DP over
 // elementary symmetric polynomials, the matrix-tree theorem) against sums over
 // every structure, Kirchhoff's count, derivatives to order 2, and the exact
@@ -19,6 +19,8 @@ import {
   topKMask, logElementarySymmetric, subsetLogPartition, subsetMarginals, subsetLogProb, subsetExpectation, checkSubsets,
   graph, completeGraph, laplacian, reducedLaplacian, spanningTreeCount, kruskal, isSpanningTree, enumerateSpanningTrees,
   spanningTreeLogPartition, spanningTreeMarginals, spanningTreeLogProb, spanningTreeExpectation, type Graph,
+  digraph, completeDigraph, isArborescence, enumerateArborescences, arborescenceCount, reducedInLaplacian,
+  arborescenceLogPartition, arborescenceMarginals, maxArborescence, type Digraph,
 } from '../../lib/structures.ts';
 import { enumerateSubsets, binomial } from '../../lib/exact.ts';
 import { checkGrads } from '../harness/checkGrads.ts';
@@ -400,3 +402,105 @@ law('E[f(X)] is differentiable: checkGrads at order 2 on both families, and per-
 });
 
 law.run();
+
+// ---------------------------------------------------------------- arborescences
+
+const arbs = suite('structures: arborescences (directed spanning trees)');
+
+const DIGRAPHS: [string, Digraph, number][] = [
+  // name, digraph, known number of arborescences
+  ['complete, 4 nodes', completeDigraph(4), 16], // n^(n−2) rooted at a fixed node, as for Cayley
+  ['complete, 5 nodes, root 2', completeDigraph(5, 2), 125],
+  // Parents: 1 ← {0, 3, 2}, 2 ← {1, 0}, 3 ← {2, 1, 0}: 18 choices, less the cyclic ones
+  // (1↔2: 3 choices for 3; 1↔3: 2 for 2; 1→2→3→1: 1), so 12.
+  ['cycles with chords', digraph(4, [[0, 1], [1, 2], [2, 3], [3, 1], [0, 2], [2, 1], [1, 3], [0, 3], [3, 0]]), 12],
+  // A DAG: every choice of one parent per node is an arborescence, 1 · 2 · 4 (node 3 has a parallel arc from 1).
+  ['DAG with a parallel arc', digraph(4, [[0, 1], [0, 2], [1, 2], [0, 3], [1, 3], [2, 3], [1, 3]]), 8],
+];
+
+arbs('enumerated arborescences are valid and as many as the directed matrix-tree theorem says', () => {
+  for (const [name, d, known] of DIGRAPHS) {
+    const T = enumerateArborescences(d);
+    const A = d.arcs.length;
+    assert.is(T.shape[0], known, `${name}: enumerated`);
+    assert.is(arborescenceCount(d), known, `${name}: Tutte's count`);
+    for (let t = 0; t < T.shape[0]; t++) {
+      const row = T.data.subarray(t * A, (t + 1) * A);
+      assert.ok(isArborescence(d, row), `${name}: row ${t}`);
+      assert.is(row.reduce((a, v) => a + v, 0), d.nodes - 1);
+    }
+  }
+  // Non-arborescences: a cycle, two parents, an arc into the root.
+  const d = DIGRAPHS[2][1]; // arcs 01 12 23 31 02 21 13 03 30
+  assert.not.ok(isArborescence(d, [0, 1, 1, 1, 0, 0, 0, 0, 0])); // 1→2→3→1, nothing from 0
+  assert.not.ok(isArborescence(d, [1, 1, 0, 0, 1, 0, 0, 1, 0])); // node 2 with two parents
+  assert.not.ok(isArborescence(d, [1, 1, 1, 0, 0, 0, 0, 0, 1])); // into the root
+  assert.ok(isArborescence(d, [1, 1, 1, 0, 0, 0, 0, 0, 0]));
+});
+
+arbs('Chu–Liu/Edmonds is the argmax of uᵀx over every arborescence', () => {
+  const r = rng(20);
+  for (const [name, d] of DIGRAPHS) {
+    const T = enumerateArborescences(d);
+    const A = d.arcs.length;
+    const u = r.normal([40, A]);
+    const X = maxArborescence(d, u);
+    for (let i = 0; i < 40; i++) {
+      const ui = tensor(Array.from(u.data.subarray(i * A, (i + 1) * A)));
+      const best = scoresOf(T, ui).data.reduce((b, v, s, a) => (v > a[b] ? s : b), 0);
+      assert.equal(Array.from(X.data.subarray(i * A, (i + 1) * A)), Array.from(T.data.subarray(best * A, (best + 1) * A)), `${name} row ${i}`);
+    }
+  }
+});
+
+arbs('log-partition and arc marginals equal brute force, by elimination and by logdet; a DAG factorizes into softmaxes', () => {
+  const r = rng(21);
+  for (const [name, d] of DIGRAPHS) {
+    const T = enumerateArborescences(d);
+    const A = d.arcs.length;
+    const w = r.normal([2, A]);
+    for (const method of ['elimination', 'logdet'] as const) {
+      const logZ = arborescenceLogPartition(d, w, { method });
+      const mu = arborescenceMarginals(d, w, { method });
+      for (let b = 0; b < 2; b++) {
+        const wb = tensor(Array.from(w.data.subarray(b * A, (b + 1) * A)));
+        assertAllClose([logZ.data[b]], [logsumexp(scoresOf(T, wb), 0).item()], 1e-12, `${name} ${method} log Z`);
+        assertAllClose(mu.data.subarray(b * A, (b + 1) * A), bruteMarginals(T, wb), 1e-11, `${name} ${method} μ`);
+      }
+    }
+  }
+  // On a DAG the Gibbs distribution is a product over nodes: μ is the softmax of each node's incoming weights.
+  const [, dag] = DIGRAPHS[3];
+  const w = tensor([0.3, -0.2, 0.9, 0.1, -0.5, 0.7, 0.4]);
+  const mu = arborescenceMarginals(dag, w).data;
+  const groups = [[0], [1, 2], [3, 4, 5, 6]]; // the arcs into nodes 1, 2, 3
+  for (const g of groups) {
+    const p = softmax(tensor(g.map((a) => w.data[a]))).data;
+    g.forEach((a, i) => assertAllClose([mu[a]], [p[i]], 1e-14, `DAG arc ${a}`));
+  }
+});
+
+arbs('at extreme weights the marginals are the max arborescence; derivatives pass checkGrads at order 2', () => {
+  const d = completeDigraph(4);
+  const u = rng(22).normal([d.arcs.length]);
+  const w = mul(u, 1000); // t = 1e-3
+  assertAllClose(arborescenceMarginals(d, w).data, maxArborescence(d, u).data, 1e-12, 'μ at t = 1e-3');
+  assertAllClose([arborescenceLogPartition(d, w).item()], [sum(mul(maxArborescence(d, u), w)).item()], 1e-14, 'log Z at t = 1e-3');
+  const x = rng(23).normal([2, d.arcs.length]);
+  for (const method of ['elimination', 'logdet'] as const) {
+    checkGrads((v) => arborescenceLogPartition(d, v, { method }), [x], { order: 2 });
+    checkGrads((v) => arborescenceMarginals(d, v, { method }), [x], { order: 2 });
+  }
+  // The reduced in-degree Laplacian: column v holds v's in-weight on the diagonal and −w(u→v) off it.
+  const L = reducedInLaplacian(digraph(3, [[0, 1], [1, 2], [2, 1], [0, 2]]), tensor([1, 2, 3, 4])).toArray();
+  assert.equal(L, [[1 + 3, -2], [-3, 2 + 4]]);
+});
+
+arbs('digraph errors name the function and the values', () => {
+  assert.throws(() => digraph(3, [[0, 1]]), /digraph: node 2 cannot be reached from the root 0/);
+  assert.throws(() => digraph(3, [[0, 1], [1, 1]]), /digraph: arc 1 = \[1, 1\] is a self-loop/);
+  assert.throws(() => digraph(3, [[0, 1], [1, 2]], 3), /digraph: root must be a node from 0 to 2, got 3/);
+  assert.throws(() => maxArborescence(completeDigraph(3), tensor([1, 2])), /maxArborescence: scores of shape \[2\] must end in 4/);
+});
+
+arbs.run();
