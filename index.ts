@@ -68,3 +68,8 @@ export type { Graph, TreePartitionMethod, TreePartitionOptions, StructureTableFu
 export { sst, reinforceStructure, reinforceNoise, sstEstimator, sstRelaxedEstimator, stSstEstimator, reinforceStructureEstimator, reinforceStructureLoo, reinforceNoiseEstimator, reinforceNoiseLoo, oneHotStructure, subsetStructure, spanningTreeStructure, structureOf, stochasticSoftmax, perturbStructured, drawStructuredNoise, sampleStructured, structuredLogProb, noiseLogDensity, referenceGradient } from './estimators/sst.ts';
 export type { SstDist, Structure, SstOptions, StructuredBaseline, StructuredReinforceOptions, ReferenceGradient } from './estimators/sst.ts';
 export type { SubsetProblem, SpanningTreeProblem, StructureFunction } from './lib/problem.ts';
+export { arborescence } from './estimators/families.ts';
+export type { ArborescenceDist } from './estimators/families.ts';
+export { digraph, completeDigraph, isArborescence, enumerateArborescences, arborescenceCount, reducedInLaplacian, arborescenceLogPartition, arborescenceMarginals, maxArborescence } from './lib/structures.ts';
+export type { Digraph } from './lib/structures.ts';
+export { arborescenceStructure } from './estimators/sst.ts';
