@@ -18,7 +18,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
   Tensor, tensor, rng, sum, mul, add, sub, div, square, exp, neg, sin, reshape, matmul, grad, vjp, stopGradient, logSoftmax, take, slice, stack,
-  categorical, estimateGradient, checkUnbiased, exactGradientOf, normalQuantile, type SampleFunction, type Estimator,
+  categorical, estimateGradient, checkUnbiased, exactGradientOf, normalQuantile, gumbelTopK, type SampleFunction, type Estimator,
 } from '../../index.ts';
 import { tQuantile } from '../../lib/stats.ts';
 import { subset, spanningTree, arborescence, eventShape } from '../../estimators/families.ts';
@@ -190,6 +190,8 @@ framework('samples are valid structures and X = argmax of U', () => {
     const expected = dist.family === 'subset' ? topKMask(u, dist.k) : kruskal((dist as { graph: Graph }).graph, u);
     assert.equal(Array.from(x.data), Array.from(expected.data));
     assert.equal(x.shape, [200, d]);
+    // The subset's hard sample is lib/gumbel's Gumbel-top-k on the same noise.
+    if (dist.family === 'subset') assert.equal(Array.from(x.data), Array.from(gumbelTopK(dist.logits, dist.k, noise).mask.data));
   }
 });
 
