@@ -135,9 +135,13 @@ export function estimateGradient<State, D extends AnyDist = Dist>(
   if (weights !== undefined && (weights.rank !== 1 || weights.shape[0] !== n)) {
     throw new RangeError(`${estimator.name}: weights must have shape [${n}], got ${formatShape(weights.shape)}`);
   }
-  // Σ_i w_i x_i over the sample axis, or the plain mean.
+  // Σ_i w_i x_i over the sample axis, or the plain mean (of one sample: that sample, x/1 = x).
   const average = (x: Tensor): Tensor =>
-    weights === undefined ? mean(x, 0) : sum(mul(reshape(weights, [n, ...x.shape.slice(1).map(() => 1)]), x), 0);
+    weights !== undefined
+      ? sum(mul(reshape(weights, [n, ...x.shape.slice(1).map(() => 1)]), x), 0)
+      : n === 1
+        ? reshape(x, x.shape.slice(1))
+        : mean(x, 0);
   const params = paramsOf(dist);
   const tiled = mapTree(params, (p) => broadcastTo(expandDims(stopGradient(p), 0), [n, ...p.shape]));
   let result: Surrogate<State> | undefined;
