@@ -123,11 +123,12 @@ export function gumbelSoftmax(dist: Dist, f: SampleFunction, rng: Rng, options: 
   const tau = temperatureOf(name, options);
   const z = perturb(dist, drawNoise(dist, rng, n, tiled)); // [n, ...E]
   const b = hard(dist.family, z); // [n, ...E], a constant
-  const soft = relaxed(dist.family, z, tau);
-  const softConst = relaxed(dist.family, stopGradient(z), tau instanceof Tensor ? stopGradient(tau) : tau);
-  const all = evaluate(name, f, concat([b, soft, softConst], 0), 3 * n); // one call of f: [3n]
-  const fb = slice(all, 0, 0, n);
-  const pathOnly = sub(slice(all, 0, n, 2 * n), slice(all, 0, 2 * n, 3 * n)); // value 0
+  const soft = relaxed(dist.family, z, tau); // [n, ...E]
+  // f at the constants b and σ_τ(stop z) (the same values as soft, held) in one call, and at
+  // soft in another, so that the backward pass runs through f on n rows rather than 3n.
+  const fixed = evaluate(name, f, concat([b, stopGradient(soft)], 0), 2 * n); // [2n]
+  const fb = slice(fixed, 0, 0, n);
+  const pathOnly = sub(evaluate(name, f, soft, n), slice(fixed, 0, n, 2 * n)); // value 0
   return surrogateOf(add(fb, pathOnly), fb, undefined);
 }
 
