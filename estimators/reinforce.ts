@@ -46,10 +46,14 @@ const FAMILIES: readonly Family[] = ['bernoulli', 'categorical', 'normal'];
  * its value is f(b), its gradient (f(b) − β) ∇ log p(b|θ).
  */
 export function reinforce(dist: Dist, f: SampleFunction, rng: Rng, options: ReinforceOptions = {}): Surrogate<ReinforceState> {
+  return reinforceWith(options.baseline ?? 'none', dist, f, rng, options);
+}
+
+/** reinforce with the baseline given apart from the options, so a registry entry need not copy them per call. */
+function reinforceWith(kind: BaselineKind, dist: Dist, f: SampleFunction, rng: Rng, options: ReinforceOptions): Surrogate<ReinforceState> {
   const name = 'reinforce';
   checkFamily(name, dist, FAMILIES);
   const n = options.n ?? 1;
-  const kind = options.baseline ?? 'none';
   checkSamples(name, n, kind === 'leave-one-out' ? 2 : 1);
   const state = options.state ?? {};
 
@@ -127,7 +131,7 @@ function entry(name: string, baseline: BaselineKind, description: string): Estim
         : baseline === 'moving-average'
           ? () => ({ average: scalar(0) })
           : undefined,
-    surrogate: (dist, f, rng, options) => reinforce(dist, f, rng, { ...options, baseline }),
+    surrogate: (dist, f, rng, options) => reinforceWith(baseline, dist, f, rng, options),
   };
 }
 
