@@ -175,8 +175,10 @@ export function estimateGradient<State, D extends AnyDist = Dist>(
     perSample = perSampleGrads(options.state);
   }
   const r = result as Surrogate<State>;
+  const gradient: Record<string, Tensor> = {};
+  for (const key in perSample) gradient[key] = average(perSample[key]); // the engine's own tensors: no tree walk needed
   return {
-    gradient: mapTree(perSample, (g) => average(g)),
+    gradient,
     perSample,
     value: average(r.values).item(),
     state: r.state,
