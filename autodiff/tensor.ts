@@ -93,8 +93,12 @@ export function broadcastShapes(op: string, a: Shape, b: Shape): number[] {
   const rank = Math.max(a.length, b.length);
   const out = new Array<number>(rank);
   for (let i = 0; i < rank; i++) {
-    const da = a[a.length - rank + i] ?? 1;
-    const db = b[b.length - rank + i] ?? 1;
+    // Aligned from the right; a missing leading axis counts as 1. (Reading a
+    // negative index and falling back with ?? is several times slower.)
+    const ia = a.length - rank + i;
+    const ib = b.length - rank + i;
+    const da = ia >= 0 ? a[ia] : 1;
+    const db = ib >= 0 ? b[ib] : 1;
     if (da !== db && da !== 1 && db !== 1) {
       throw new RangeError(`${op}: shapes ${formatShape(a)} and ${formatShape(b)} do not broadcast`);
     }

@@ -119,6 +119,9 @@ function broadcastBinary(
   if (O.length === 0) return;
   if (A.length === O.length && repeats(b.shape, out.shape)) {
     const tile = tiled(B, O.length);
+    // One tile covering the output: call the loop on the arrays themselves
+    // (subarray() on a small typed array costs ~200 ns, more than the op).
+    if (tile.length === O.length) return same(A, tile, O);
     for (let o = 0; o < O.length; o += tile.length) {
       const end = Math.min(o + tile.length, O.length);
       same(A.subarray(o, end), tile.subarray(0, end - o), O.subarray(o, end));
@@ -127,6 +130,7 @@ function broadcastBinary(
   }
   if (B.length === O.length && repeats(a.shape, out.shape)) {
     const tile = tiled(A, O.length);
+    if (tile.length === O.length) return same(tile, B, O);
     for (let o = 0; o < O.length; o += tile.length) {
       const end = Math.min(o + tile.length, O.length);
       same(tile.subarray(0, end - o), B.subarray(o, end), O.subarray(o, end));
@@ -190,7 +194,7 @@ export function broadcastCopy(x: Tensor, shape: Shape): Float64Array {
   const index = new Array<number>(rank).fill(0);
   let off = 0;
   for (let o = 0; o < O.length; o += inner) {
-    if (ix === 1) O.set(X.subarray(off, off + inner), o);
+    if (ix === 1 && inner > 32) O.set(X.subarray(off, off + inner), o); // short rows: a loop beats subarray()
     else for (let j = 0; j < inner; j++) O[o + j] = X[off + j * ix];
     for (let ax = rank - 2; ax >= 0; ax--) {
       index[ax]++;
