@@ -7,7 +7,7 @@
 // an outer transform is recording, the backward pass is recorded too, which
 // is what makes grad(grad(f)) work.
 
-import { Tensor, formatShape, shapesEqual } from './tensor.ts';
+import { Tensor, alloc, formatShape, shapesEqual } from './tensor.ts';
 import { openTape, closeTape, watch, idOn, describe, type Tape } from './tape.ts';
 import { mapTree, leaves } from './tree.ts';
 import { add } from './ops/binary.ts';
@@ -48,7 +48,7 @@ function backpropagate(tape: Tape, outputs: readonly Tensor[], cotangents: reado
 }
 
 function zerosOf(x: Tensor): Tensor {
-  return new Tensor(new Float64Array(x.data.length), x.shape);
+  return new Tensor(alloc(x.data.length), x.shape);
 }
 
 /** The tape id of a watched leaf. */

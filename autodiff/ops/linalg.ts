@@ -5,7 +5,7 @@
 // transpose flags, so the backward pass never copies a transpose:
 //   C = A B     ⇒ dA = G Bᵀ,  dB = Aᵀ G.
 
-import { Tensor, formatShape, normalizeAxis, stridesOf } from '../tensor.ts';
+import { Tensor, alloc, formatShape, normalizeAxis, stridesOf } from '../tensor.ts';
 import { isRecording, record } from '../tape.ts';
 import { checkTensor } from './define.ts';
 import { mul } from './binary.ts';
@@ -124,7 +124,7 @@ function outerKernel(A: Float64Array, aOff: number, sAi: number, B: Float64Array
 }
 
 function transposeCopy(X: Float64Array, off: number, rows: number, cols: number): Float64Array {
-  const out = new Float64Array(rows * cols);
+  const out = alloc(rows * cols);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = X[off + r * cols + c];
   return out;
 }
@@ -164,7 +164,7 @@ export function matmulT(a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor 
   checkTensor('matmul', b);
   const { batch, m, k, n } = matDims(a, b, ta, tb);
   const batched = a.rank === 3 || b.rank === 3;
-  const C = new Float64Array(batch * m * n);
+  const C = alloc(batch * m * n);
   const aStep = a.rank === 3 ? m * k : 0;
   const bStep = b.rank === 3 ? k * n : 0;
   for (let t = 0; t < batch; t++) {
@@ -208,7 +208,7 @@ export function transpose(x: Tensor, axes?: readonly number[]): Tensor {
   } else {
     const inStrides = stridesOf(x.shape);
     const strides = perm.map((p) => inStrides[p]); // input stride of each output axis
-    data = new Float64Array(x.size);
+    data = alloc(x.size);
     const index = new Array<number>(rank).fill(0);
     let off = 0;
     for (let o = 0; o < data.length; o++) {

@@ -5,7 +5,7 @@
 // exponentiating: exp never sees a positive argument, so inputs of ±1000 stay
 // finite (the max-shift trick).
 
-import { Tensor, formatShape, normalizeAxis, sizeOf, type Shape } from '../tensor.ts';
+import { Tensor, alloc, formatShape, normalizeAxis, sizeOf, type Shape } from '../tensor.ts';
 import { isRecording, record, recordNondifferentiable, stopGradient } from '../tape.ts';
 import { checkTensor, broadcastStrides } from './define.ts';
 import { mul, div, sub, equal } from './binary.ts';
@@ -48,7 +48,7 @@ function reduceKernel(x: Tensor, reduced: readonly boolean[], mode: 'sum' | 'max
   const kept = keptShape(shape, reduced);
   const X = x.data;
   const init = mode === 'sum' ? 0 : mode === 'max' ? -Infinity : Infinity;
-  const out = new Float64Array(sizeOf(kept)).fill(init);
+  const out = alloc(sizeOf(kept)).fill(init);
   if (X.length === 0) return out;
   if (out.length === 1) {
     let acc = init;
@@ -157,7 +157,7 @@ function lanesOf(op: string, x: Tensor, axis: number): Lanes {
 
 /** log Σ exp along each lane, max-shifted. */
 function lseKernel(X: Float64Array, { outer, n, inner }: Lanes): Float64Array {
-  const out = new Float64Array(outer * inner);
+  const out = alloc(outer * inner);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * n * inner + i;
@@ -206,7 +206,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   const { outer, n, inner } = lanes;
   const lse = lseKernel(x.data, lanes);
   const X = x.data;
-  const data = new Float64Array(X.length);
+  const data = alloc(X.length);
   for (let o = 0; o < outer; o++) {
     for (let k = 0; k < n; k++) {
       const row = (o * n + k) * inner;
@@ -226,7 +226,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const { outer, n, inner } = lanes;
   const lse = lseKernel(x.data, lanes);
   const X = x.data;
-  const data = new Float64Array(X.length);
+  const data = alloc(X.length);
   for (let o = 0; o < outer; o++) {
     for (let k = 0; k < n; k++) {
       const row = (o * n + k) * inner;
@@ -249,7 +249,7 @@ export function argmax(x: Tensor, axis = -1, keepdims = false): Tensor {
   const { outer, n, inner } = lanes;
   if (n === 0) throw new RangeError(`argmax: axis ${axis} of shape ${formatShape(x.shape)} is empty`);
   const X = x.data;
-  const data = new Float64Array(outer * inner);
+  const data = alloc(outer * inner);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * n * inner + i;

@@ -3,7 +3,7 @@
 // op's adjoint (slice ↔ pad, gather ↔ scatterAdd, broadcastTo ↔ sumToShape),
 // so derivatives of any order follow.
 
-import { Tensor, broadcastShapes, formatShape, normalizeAxis, shapesEqual, sizeOf, type Shape } from '../tensor.ts';
+import { Tensor, alloc, broadcastShapes, formatShape, normalizeAxis, shapesEqual, sizeOf, type Shape } from '../tensor.ts';
 import { isRecording, record } from '../tape.ts';
 import { checkTensor, broadcastCopy } from './define.ts';
 import { sum } from './reduce.ts';
@@ -124,7 +124,7 @@ export function slice(x: Tensor, axis: number, start: number, end?: number): Ten
   const { outer, inner } = lanes(x.shape, k);
   const shape = [...x.shape];
   shape[k] = e - s;
-  const data = new Float64Array(sizeOf(shape));
+  const data = alloc(sizeOf(shape));
   copyBlocks(x.data, n * inner, s * inner, data, (e - s) * inner, 0, (e - s) * inner, outer);
   const out = new Tensor(data, shape);
   if (!isRecording()) return out;
@@ -142,7 +142,7 @@ export function pad(x: Tensor, axis: number, before: number, after: number): Ten
   const { outer, n, inner } = lanes(x.shape, k);
   const shape = [...x.shape];
   shape[k] = n + before + after;
-  const data = new Float64Array(sizeOf(shape));
+  const data = alloc(sizeOf(shape));
   copyBlocks(x.data, n * inner, 0, data, shape[k] * inner, before * inner, n * inner, outer);
   const out = new Tensor(data, shape);
   if (!isRecording()) return out;
@@ -166,7 +166,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   const shape = [...first.shape];
   shape[k] = total;
   const { outer, inner } = lanes(shape, k);
-  const data = new Float64Array(sizeOf(shape));
+  const data = alloc(sizeOf(shape));
   const starts: number[] = [];
   let at = 0;
   for (const x of xs) {
@@ -206,7 +206,7 @@ function indicesOf(op: string, indices: Tensor, n: number): Int32Array {
 
 // out[o, j, i] = x[o, idx(o, j, i), i] with idx per lane (gather) or shared (take).
 function selectKernel(X: Float64Array, n: number, outer: number, inner: number, idx: Int32Array, m: number, perLane: boolean): Float64Array {
-  const out = new Float64Array(outer * m * inner);
+  const out = alloc(outer * m * inner);
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
       const row = (o * m + j) * inner;
@@ -220,7 +220,7 @@ function selectKernel(X: Float64Array, n: number, outer: number, inner: number, 
 }
 
 function scatterKernel(G: Float64Array, n: number, outer: number, inner: number, idx: Int32Array, m: number, perLane: boolean): Float64Array {
-  const out = new Float64Array(outer * n * inner);
+  const out = alloc(outer * n * inner);
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
       const row = (o * m + j) * inner;
@@ -309,7 +309,7 @@ export function oneHot(indices: Tensor | readonly number[], depth: number): Tens
   const index = indices instanceof Tensor ? indices : new Tensor(Float64Array.from(indices), [indices.length]);
   if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`oneHot: depth must be a positive integer, got ${depth}`);
   const idx = indicesOf('oneHot', index, depth);
-  const data = new Float64Array(idx.length * depth);
+  const data = alloc(idx.length * depth);
   for (let j = 0; j < idx.length; j++) data[j * depth + idx[j]] = 1;
   return new Tensor(data, [...index.shape, depth]);
 }

@@ -3,7 +3,7 @@
 // differentiated again; where the derivative is a function of the output,
 // the VJP reuses the output.
 
-import { Tensor } from '../tensor.ts';
+import { Tensor, alloc } from '../tensor.ts';
 import { isRecording, record, stopGradient } from '../tape.ts';
 import { unaryOp, maskOf, checkTensor } from './define.ts';
 import { add, sub, mul, div } from './binary.ts';
@@ -140,7 +140,7 @@ export function clamp(x: Tensor, lo: number, hi: number): Tensor {
   checkTensor('clamp', x);
   if (!(lo <= hi)) throw new RangeError(`clamp: lo (${lo}) must not exceed hi (${hi})`);
   const xs = x.data;
-  const data = new Float64Array(xs.length);
+  const data = alloc(xs.length);
   for (let i = 0; i < xs.length; i++) data[i] = xs[i] < lo ? lo : xs[i] > hi ? hi : xs[i];
   const out = new Tensor(data, x.shape);
   if (!isRecording()) return out;
