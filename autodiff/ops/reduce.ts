@@ -204,13 +204,26 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   checkTensor('softmax', x);
   const lanes = lanesOf('softmax', x, axis);
   const { outer, n, inner } = lanes;
-  const lse = lseKernel(x.data, lanes);
   const X = x.data;
   const data = alloc(X.length);
+  // Per lane: the maximum m, then e = exp(x − m) kept and summed, then e / Σe:
+  // one exp per element, and no rounding of a logsumexp in between.
   for (let o = 0; o < outer; o++) {
-    for (let k = 0; k < n; k++) {
-      const row = (o * n + k) * inner;
-      for (let i = 0; i < inner; i++) data[row + i] = Math.exp(X[row + i] - lse[o * inner + i]);
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      let m = -Infinity;
+      for (let k = 0; k < n; k++) {
+        const v = X[base + k * inner];
+        if (v > m || v !== v) m = v;
+      }
+      let total = 0;
+      for (let k = 0; k < n; k++) {
+        const e = Math.exp(X[base + k * inner] - m); // all −∞ or any +∞/NaN give NaN, as 0/0 should
+        data[base + k * inner] = e;
+        total += e;
+      }
+      const scale = 1 / total;
+      for (let k = 0; k < n; k++) data[base + k * inner] *= scale;
     }
   }
   const out = new Tensor(data, x.shape);
@@ -224,13 +237,26 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   checkTensor('logSoftmax', x);
   const lanes = lanesOf('logSoftmax', x, axis);
   const { outer, n, inner } = lanes;
-  const lse = lseKernel(x.data, lanes);
   const X = x.data;
   const data = alloc(X.length);
+  // Per lane: (x − m) − log Σ exp(x − m), which keeps the largest entry's
+  // result exact (−log Σ…) instead of rounding x − logsumexp(x).
   for (let o = 0; o < outer; o++) {
-    for (let k = 0; k < n; k++) {
-      const row = (o * n + k) * inner;
-      for (let i = 0; i < inner; i++) data[row + i] = X[row + i] - lse[o * inner + i];
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      let m = -Infinity;
+      for (let k = 0; k < n; k++) {
+        const v = X[base + k * inner];
+        if (v > m || v !== v) m = v;
+      }
+      if (!Number.isFinite(m)) {
+        for (let k = 0; k < n; k++) data[base + k * inner] = X[base + k * inner] - m; // NaN, or −∞ − (−∞)
+        continue;
+      }
+      let total = 0;
+      for (let k = 0; k < n; k++) total += Math.exp(X[base + k * inner] - m);
+      const logTotal = Math.log(total);
+      for (let k = 0; k < n; k++) data[base + k * inner] = X[base + k * inner] - m - logTotal;
     }
   }
   const out = new Tensor(data, x.shape);
