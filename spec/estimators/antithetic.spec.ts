@@ -36,6 +36,7 @@ import { ksTest } from '../../lib/stats.ts';
 import { exactReinforceMoments } from '../../lib/exact.ts';
 import { quadraticFunction, tableFunction } from '../../lib/functions.ts';
 import { fixedDiscreteProblems, problemArbitrary, assertUnbiased, assertRejected } from '../harness/problems.ts';
+import { column, varianceZ, varianceGapZ } from '../harness/variance.ts';
 
 const ALPHA = 1e-4;
 
@@ -46,19 +47,19 @@ class CopiesRng extends BlockRng {
     super('CopiesRng');
     this.source = source;
   }
-  protected uniformBlock(shape: readonly number[]): Float64Array {
+  /** A block whose first half is filled from the source and whose second half copies it. */
+  private copiedBlock(shape: readonly number[], fill: (half: Float64Array) => void): Float64Array {
     const out = new Float64Array(shape.reduce((a, d) => a * d, 1));
     const half = out.length / 2;
-    this.source.fillUniform(out.subarray(0, half));
+    fill(out.subarray(0, half));
     out.copyWithin(half, 0, half);
     return out;
   }
+  protected uniformBlock(shape: readonly number[]): Float64Array {
+    return this.copiedBlock(shape, (half) => this.source.fillUniform(half));
+  }
   protected normalBlock(shape: readonly number[]): Float64Array {
-    const out = new Float64Array(shape.reduce((a, d) => a * d, 1));
-    const half = out.length / 2;
-    this.source.fillNormal(out.subarray(0, half));
-    out.copyWithin(half, 0, half);
-    return out;
+    return this.copiedBlock(shape, (half) => this.source.fillNormal(half));
   }
   split(): Rng {
     return this.source.split();
@@ -264,24 +265,6 @@ owen.run();
 
 const measured = suite('antithetic: pathwise pairs on f = Σ exp(x), measured against the closed form (two-sided, α = 1e-3)');
 
-/** z of "sample variance = v0" from independent values, with Var(s²) ≈ (m₄ − s⁴)/n. */
-function varianceZ(x: ArrayLike<number>, v0: number): number {
-  const n = x.length;
-  let m = 0;
-  for (let i = 0; i < n; i++) m += x[i];
-  m /= n;
-  let m2 = 0;
-  let m4 = 0;
-  for (let i = 0; i < n; i++) {
-    const d = (x[i] - m) ** 2;
-    m2 += d;
-    m4 += d * d;
-  }
-  m2 /= n;
-  m4 /= n;
-  return (m2 - v0) / Math.sqrt((m4 - m2 * m2) / n);
-}
-
 measured('Var of the pair mean of ĝ_μ = e^x is e^{2μ}(e^{σ²} − 1)²/2, below the independent e^{2μ+σ²}(e^{σ²} − 1)/2; pairs of copies are rejected', () => {
   const mu = [0.3, -0.5];
   const sigma = [0.8, 0.5];
@@ -293,7 +276,6 @@ measured('Var of the pair mean of ĝ_μ = e^x is e^{2μ}(e^{σ²} − 1)²/2, be
   const closed = mu.map((m, j) => (Math.exp(2 * m) * (Math.exp(sigma[j] ** 2) - 1) ** 2) / 2);
   const independent = mu.map((m, j) => (Math.exp(2 * m + sigma[j] ** 2) * (Math.exp(sigma[j] ** 2) - 1)) / 2);
   closed.forEach((v, j) => assert.ok(v < independent[j]));
-  const column = (t: Tensor, j: number) => Float64Array.from({ length: t.shape[0] }, (_, i) => t.data[i * 2 + j]);
   const good = pairMeans(estimateGradient(pathwiseAntithetic, dist, f, rng(31), { n }).perSample.loc);
   const copies = pairMeans(estimateGradient(withNoise(pathwiseEstimator, 'pathwise-copies', (r) => new CopiesRng(r)), dist, f, rng(31), { n }).perSample.loc);
   for (let j = 0; j < 2; j++) {
@@ -356,27 +338,6 @@ crn('the generators produce one stream', () => {
   assert.ok(a.uniform([1]).data[0] !== rng(10).uniform([1]).data[0]);
 });
 
-/** z for "Var(a) > c·Var(b)" from independent samples, each variance with its fourth-moment standard error. */
-function ratioZ(a: ArrayLike<number>, b: ArrayLike<number>, c: number): number {
-  const mom = (x: ArrayLike<number>) => {
-    const n = x.length;
-    let m = 0;
-    for (let i = 0; i < n; i++) m += x[i];
-    m /= n;
-    let m2 = 0;
-    let m4 = 0;
-    for (let i = 0; i < n; i++) {
-      const d = (x[i] - m) ** 2;
-      m2 += d;
-      m4 += d * d;
-    }
-    return { v: m2 / n, se2: (m4 / n - (m2 / n) ** 2) / n };
-  };
-  const A = mom(a);
-  const B = mom(b);
-  return (A.v - c * B.v) / Math.sqrt(A.se2 + c * c * B.se2);
-}
-
 crn('the difference of REINFORCE estimates at θ and θ + δ: on common noise its variance is over 4× smaller than on independent noise (one-sided, α = 1e-3); independent noise does not pass', () => {
   const theta = [0.3, -1.2];
   const delta = 0.05;
@@ -389,8 +350,8 @@ crn('the difference of REINFORCE estimates at θ and θ + δ: on common noise it
   const independent = difference(at(delta, rng(42)), at(0, rng(43)));
   const independent2 = difference(at(delta, rng(44)), at(0, rng(45)));
   const critical = normalQuantile(1 - 1e-3);
-  assert.ok(ratioZ(independent, common, 4) > critical, `z = ${ratioZ(independent, common, 4)}`);
-  assert.not.ok(ratioZ(independent, independent2, 4) > critical);
+  assert.ok(varianceGapZ(independent, common, 4) > critical, `z = ${varianceGapZ(independent, common, 4)}`);
+  assert.not.ok(varianceGapZ(independent, independent2, 4) > critical);
 });
 
 crn('an estimator compared with itself on common noise differs by exactly zero', () => {

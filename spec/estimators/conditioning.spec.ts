@@ -29,19 +29,9 @@ import { raoBlackwell, sumAndSample, raoBlackwellEstimator, sumAndSampleEstimato
 import { reinforce } from '../../estimators/reinforce.ts';
 import { enumerateSupport, logProbTable, exactReinforceMoments, type DiscreteFamily } from '../../lib/exact.ts';
 import { quadraticFunction, tableFunction } from '../../lib/functions.ts';
-import { fixedDiscreteProblems, problemArbitrary, assertUnbiased, assertRejected, type TestProblem } from '../harness/problems.ts';
+import { fixedDiscreteProblems, problemArbitrary, assertUnbiased, assertRejected, familyOf, logitsOf, type TestProblem } from '../harness/problems.ts';
 
 const ALPHA = 1e-4;
-
-function familyOf(dist: Dist): DiscreteFamily {
-  if (dist.family === 'bernoulli') return 'bernoulli';
-  if (dist.family === 'categorical') return dist.logits.rank === 2 ? 'categoricals' : 'categorical';
-  throw new RangeError('familyOf: discrete families only');
-}
-
-function logitsOf(dist: Dist): Tensor {
-  return (dist as { logits: Tensor }).logits;
-}
 
 /** How many coordinates can be summed out: D Bernoullis or D categorical rows; 1 for a single categorical. */
 function coordinates(dist: Dist): number {

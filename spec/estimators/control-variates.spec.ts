@@ -34,21 +34,12 @@ import {
 } from '../../estimators/control-variates.ts';
 import { reinforce, reinforceNone } from '../../estimators/reinforce.ts';
 import { pathwiseEstimator } from '../../estimators/pathwise.ts';
-import { enumerateSupport, logProbTable, scoreTable, exactReinforceMoments, type DiscreteFamily } from '../../lib/exact.ts';
+import { enumerateSupport, logProbTable, scoreTable, exactReinforceMoments } from '../../lib/exact.ts';
 import { quadraticFunction, tableFunction } from '../../lib/functions.ts';
-import { fixedDiscreteProblems, problemArbitrary, assertUnbiased, assertRejected, type TestProblem } from '../harness/problems.ts';
+import { fixedDiscreteProblems, problemArbitrary, assertUnbiased, assertRejected, familyOf, logitsOf, type TestProblem } from '../harness/problems.ts';
+import { column, varianceZ } from '../harness/variance.ts';
 
 const ALPHA = 1e-4;
-
-function familyOf(dist: Dist): DiscreteFamily {
-  if (dist.family === 'bernoulli') return 'bernoulli';
-  if (dist.family === 'categorical') return dist.logits.rank === 2 ? 'categoricals' : 'categorical';
-  throw new RangeError('familyOf: discrete families only');
-}
-
-function logitsOf(dist: Dist): Tensor {
-  return (dist as { logits: Tensor }).logits;
-}
 
 /** Per outcome of the support: p(b), REINFORCE's g = f ∇log p, the score h₁ = ∇log p (mean 0), and h₂ = c ∇log p with c the delta control (mean ∇E[c]). */
 interface Tables {
@@ -354,24 +345,6 @@ function closedForms(mu: number[], sigma: number[], t: number[], sixth = 15) {
   return { path, score: { loc, scale } };
 }
 
-/** z of "the sample variance of x is v0", Var(s²) ≈ (m₄ − s⁴)/n. */
-function varianceZ(x: ArrayLike<number>, v0: number): number {
-  const n = x.length;
-  let m = 0;
-  for (let i = 0; i < n; i++) m += x[i];
-  m /= n;
-  let m2 = 0;
-  let m4 = 0;
-  for (let i = 0; i < n; i++) {
-    const d = (x[i] - m) ** 2;
-    m2 += d;
-    m4 += d * d;
-  }
-  m2 /= n;
-  m4 /= n;
-  return (m2 - v0) / Math.sqrt((m4 - m2 * m2) / n);
-}
-
 xu('the closed forms match measured variances of both estimators (two-sided, α = 1e-3 per coordinate); E ε⁶ = 3 in place of 15 is rejected', () => {
   const mu = [0.5, -1];
   const sigma = [1, 0.5];
@@ -382,7 +355,6 @@ xu('the closed forms match measured variances of both estimators (two-sided, α 
   const forms = closedForms(mu, sigma, t);
   const wrong = closedForms(mu, sigma, t, 3);
   const critical = normalQuantile(1 - 1e-3 / 2);
-  const column = (x: Tensor, j: number) => Float64Array.from({ length: n }, (_, i) => x.data[i * 2 + j]);
   const measured = {
     path: estimateGradient(pathwiseEstimator, dist, f, rng(11), { n }).perSample,
     score: estimateGradient(reinforceNone, dist, f, rng(12), { n }).perSample,

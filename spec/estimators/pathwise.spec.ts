@@ -28,6 +28,7 @@ import {
 } from '../../index.ts';
 import { pathwise, pathwiseEstimator } from '../../estimators/pathwise.ts';
 import { quadraticFunction } from '../../lib/functions.ts';
+import { column, varianceGapZ } from '../harness/variance.ts';
 
 const SAMPLES = 20000;
 const ALPHA = 1e-5;
@@ -189,38 +190,6 @@ plumbing.run();
 // ---------------------------------------------------------------- variance (Xu et al. 2018)
 
 const variance = suite('pathwise: variance below the score function on a Gaussian quadratic (one-sided, α = 1e-5)');
-
-/**
- * z for "Var(a) > Var(b)" from independent samples: the difference of the
- * sample variances over its standard error, Var(s²) ≈ (m₄ − s⁴)/n per sample.
- */
-function varianceGapZ(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const moments = (x: ArrayLike<number>) => {
-    const n = x.length;
-    let m = 0;
-    for (let i = 0; i < n; i++) m += x[i];
-    m /= n;
-    let m2 = 0;
-    let m4 = 0;
-    for (let i = 0; i < n; i++) {
-      const d = (x[i] - m) ** 2;
-      m2 += d;
-      m4 += d * d;
-    }
-    m2 /= n;
-    m4 /= n;
-    return { v: m2, se2: (m4 - m2 * m2) / n };
-  };
-  const A = moments(a);
-  const B = moments(b);
-  return (A.v - B.v) / Math.sqrt(A.se2 + B.se2);
-}
-
-/** Column j of a [n, D] tensor. */
-function column(t: Tensor, j: number): Float64Array {
-  const [n, D] = t.shape;
-  return Float64Array.from({ length: n }, (_, i) => t.data[i * D + j]);
-}
 
 variance('per coordinate, REINFORCE’s variance exceeds pathwise’s; the test does not claim the reverse, nor a gap between two pathwise runs', () => {
   // f(x) = Σ(x − t)²: pathwise ĝ_μ = 2(x − t), variance 4σ²; REINFORCE ĝ_μ = f(x)(x − μ)/σ², whose

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import * as assert from 'uvu/assert';
 import { Tensor, tensor, rng, bernoulli, categorical, exactGradientOf, type Dist, type SampleFunction, type CheckResult } from '../../index.ts';
 import { tableFunction, quadraticFunction } from '../../lib/functions.ts';
+import type { DiscreteFamily } from '../../lib/exact.ts';
 
 export interface TestProblem {
   name: string;
@@ -67,4 +68,16 @@ export function assertUnbiased(result: CheckResult, label: string): void {
 /** Fails unless the check rejected unbiasedness: the power side of a test. */
 export function assertRejected(result: CheckResult, label: string): void {
   assert.ok(!result.unbiasedVerdict, `${label}: the broken ${result.estimator} was not caught (max |z| ${result.maxAbsZ.toFixed(2)})`);
+}
+
+/** The lib/exact layout of a discrete problem's distribution: Bernoullis, one categorical, or a product of categoricals (rank-2 logits). */
+export function familyOf(dist: Dist): DiscreteFamily {
+  if (dist.family === 'bernoulli') return 'bernoulli';
+  if (dist.family === 'categorical') return dist.logits.rank === 2 ? 'categoricals' : 'categorical';
+  throw new RangeError('familyOf: discrete families only');
+}
+
+/** The logits θ of a Bernoulli or categorical distribution. */
+export function logitsOf(dist: Dist): Tensor {
+  return (dist as { logits: Tensor }).logits;
 }

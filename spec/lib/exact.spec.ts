@@ -38,6 +38,7 @@ import {
   type DiscreteFamily,
   type ExactMoments,
 } from '../../index.ts';
+import { column, momentZ } from '../harness/variance.ts';
 
 function rowsOf(x: Tensor): number[][] {
   const width = x.size / x.shape[0];
@@ -377,16 +378,7 @@ function momentCheck(samples: Float64Array[], claims: { mean: number; variance: 
   const pValues: number[] = [];
   const z: number[] = [];
   samples.forEach((y, j) => {
-    const n = y.length;
-    let mean = 0;
-    for (const v of y) mean += v;
-    mean /= n;
-    let ss = 0;
-    for (const v of y) ss += (v - mean) ** 2;
-    const s2 = ss / (n - 1);
-    const c = claims[j];
-    const zMean = (mean - c.mean) / Math.sqrt(c.trueVariance / n);
-    const zVar = (s2 - c.variance) / Math.sqrt((c.mu4 - c.trueVariance ** 2) / n);
+    const { zMean, zVar } = momentZ(y, claims[j], claims[j].trueVariance);
     z.push(zMean, zVar);
     pValues.push(twoSidedP(zMean), twoSidedP(zVar));
   });
@@ -416,12 +408,7 @@ function reinforceDraws(family: 'bernoulli' | 'categorical', logits: Tensor, f: 
 }
 
 function columns(g: Tensor): Float64Array[] {
-  const [n, M] = g.shape;
-  return Array.from({ length: M }, (_, j) => {
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = g.data[i * M + j];
-    return out;
-  });
+  return Array.from({ length: g.shape[1] }, (_, j) => column(g, j));
 }
 
 function project(g: Tensor, a: readonly number[]): Float64Array {

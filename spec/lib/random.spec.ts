@@ -12,6 +12,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Rng, rng } from '../../index.ts';
 import { chiSquareTest, ksTest, normalCdf, twoSidedP, holm } from '../../lib/stats.ts';
+import { momentZ } from '../harness/variance.ts';
 
 const ALPHA = 1e-3;
 /** Pairs for the independence checks: 1000 expected per cell of a 10×10 grid. */
@@ -372,15 +373,7 @@ const laws: Law[] = [
  * variance (standard error √((μ₄ − σ⁴)/n), to first order) against the law.
  */
 function momentPValues(x: Float64Array, law: Law): [number, number] {
-  const n = x.length;
-  let mean = 0;
-  for (const v of x) mean += v;
-  mean /= n;
-  let ss = 0;
-  for (const v of x) ss += (v - mean) ** 2;
-  const variance = ss / (n - 1);
-  const zMean = (mean - law.mean) / Math.sqrt(law.variance / n);
-  const zVar = (variance - law.variance) / Math.sqrt((law.mu4 - law.variance ** 2) / n);
+  const { zMean, zVar } = momentZ(x, law);
   return [twoSidedP(zMean), twoSidedP(zVar)];
 }
 
