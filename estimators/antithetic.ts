@@ -25,6 +25,28 @@
 // The samples of a call are then not independent (pairs are), so the entry
 // says iidSamples: false, and `pairMeans` averages the pairs into i.i.d. units.
 //
+// Only estimators whose i-th estimate is a function of sample i alone. The
+// mean stays unbiased above because each estimate ĝ(b_i) has the right law on
+// its own; the pairing never enters. A leave-one-out baseline (RLOO) is
+// unbiased only because β_i = (1/(n−1)) Σ_{j≠i} f(b_j) is independent of b_i:
+//
+//   E[(f(b_i) − β_i) s(b_i)] = ∇L − (1/(n−1)) Σ_{j≠i} E[f(b_j) s(b_i)],   s = ∇θ log p(b|θ),
+//
+// and E[f(b_j) s(b_i)] = E[f(b_j)] E[s(b_i)] = 0 for independent b_j. Paired,
+// b_i's twin b̃ (sample i ± n/2) is among the others and depends on b_i, so
+//
+//   bias = −(1/(n−1)) E[f(b̃) s(b)] = −(1/(n−1)) Cov(f(b̃), s(b)),
+//
+// zero only by accident. One Bernoulli, p = σ(θ), b = 1[θ + L > 0] and
+// b̃ = 1[θ − L > 0]: P(b = b̃ = 1) = max(0, 2p − 1), s(b) = b − p, so
+// E[f(b̃) s(b)] = (f(1) − f(0)) (max(0, 2p − 1) − p²) = −(f(1) − f(0)) min(p, 1 − p)²
+// and the mean estimate is ∇L (1 + r/(n−1)), r = min(p, 1 − p)/max(p, 1 − p):
+// at p = ½, n = 2, twice the gradient (b̃ = 1 − b, and every estimate is
+// (f(1) − f(0))/2). The same holds coordinate-wise for a product of
+// Bernoullis. So antithetic() refuses estimators with iidSamples: false.
+// (A baseline that leaves out the whole pair, b_i and b̃_i, would be unbiased
+// again; that is a different estimator, not this wrapper.)
+//
 // Common random numbers (Owen §8.6): to compare two parameter values or two
 // estimators, run both on the same noise, so that the difference of their
 // estimates has variance Var A + Var B − 2 Cov(A, B) instead of Var A + Var B.
@@ -99,14 +121,24 @@ export class AntitheticRng extends BlockRng {
  * The estimator with antithetic noise: the same surrogate, run on an
  * AntitheticRng over the caller's generator, so samples i and i + n/2 of a
  * call are mirror images. Needs an even n. Applies to every estimator that
- * draws its noise as tensors with the sample axis first: the score function
- * (logistic, Gumbel or normal noise), pathwise, Gumbel-softmax and the other
- * relaxations, REBAR and RELAX. Unbiased when the estimator is.
+ * draws its noise as tensors with the sample axis first and whose samples
+ * are independent (iidSamples: true): the score function (logistic, Gumbel or
+ * normal noise), pathwise, Gumbel-softmax and the other relaxations, REBAR
+ * and RELAX. Unbiased when the estimator is. Refuses iidSamples: false (a
+ * leave-one-out baseline would then subtract the sample's own twin: biased,
+ * see the file header; an already antithetic estimator is paired already).
  * Name: `<name>-antithetic`; iidSamples: false (use `pairMeans` for i.i.d. units).
  */
 export function antithetic<State>(estimator: Estimator<State>): Estimator<State> {
   if (typeof estimator !== 'object' || estimator === null || typeof estimator.surrogate !== 'function') {
     throw new TypeError(`antithetic: expected an estimator such as reinforceNone, got ${String(estimator)}`);
+  }
+  if (!estimator.iidSamples) {
+    throw new RangeError(
+      `antithetic: ${estimator.name} has iidSamples: false, so its estimate for one sample uses the others (a leave-one-out baseline, or pairs already); ` +
+        `with antithetic pairs that includes the sample's own twin and the result is biased; ` +
+        `wrap an estimator with independent samples (e.g. reinforce instead of reinforce-rloo)`,
+    );
   }
   const name = `${estimator.name}-antithetic`;
   const fewest = Math.max(2, estimator.minSamples);

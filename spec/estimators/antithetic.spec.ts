@@ -12,7 +12,12 @@
 //     fixed problems and a fast-check property; a variant that negates
 //     Gumbels (the normal-style mirror, wrong for a skewed law) is rejected;
 //   common random numbers: the difference of REINFORCE at θ and θ + δ has
-//     far less variance on common noise than on independent noise.
+//     far less variance on common noise than on independent noise;
+//   leave-one-out refused: antithetic(reinforce-rloo) throws, and the pairing
+//     done by hand really is biased (exactly 2× the gradient for one Bernoulli
+//     at p = ½, n = 2; rejected by checkUnbiased on every fixed problem while
+//     reinforce-rloo on independent noise passes; the mean matches the
+//     closed form ∇L (1 + r/(n−1)) derived in estimators/antithetic.ts).
 //
 // False positives: fixed-problem checks run at family-wise α = 1e-4 (Holm),
 // the property at 1e-4 in total (Bonferroni over runs), the KS and variance
@@ -23,19 +28,19 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
-  Tensor, tensor, rng, Rng, ScriptedRng, exp, sum, normal, bernoulli, estimateGradient, checkUnbiased, normalQuantile,
+  Tensor, tensor, rng, Rng, ScriptedRng, exp, sum, normal, bernoulli, estimateGradient, checkUnbiased, exactGradientOf, normalQuantile,
   type Estimator, type Dist, type SampleFunction,
 } from '../../index.ts';
 import { AntitheticRng, antithetic, pairMeans, reinforceAntithetic, pathwiseAntithetic, commonRandomNumbers } from '../../estimators/antithetic.ts';
 import { BlockRng } from '../../lib/qmc.ts';
-import { reinforce, reinforceNone } from '../../estimators/reinforce.ts';
+import { reinforce, reinforceNone, reinforceLoo } from '../../estimators/reinforce.ts';
 import { pathwiseEstimator } from '../../estimators/pathwise.ts';
 import { rebarEstimator } from '../../estimators/relax.ts';
 import { unitRule } from '../../lib/quadrature.ts';
 import { ksTest } from '../../lib/stats.ts';
 import { exactReinforceMoments } from '../../lib/exact.ts';
 import { quadraticFunction, tableFunction } from '../../lib/functions.ts';
-import { fixedDiscreteProblems, problemArbitrary, assertUnbiased, assertRejected } from '../harness/problems.ts';
+import { fixedDiscreteProblems, problemArbitrary, assertUnbiased, assertRejected, logitsOf } from '../harness/problems.ts';
 import { column, varianceZ, varianceGapZ } from '../harness/variance.ts';
 
 const ALPHA = 1e-4;
@@ -325,6 +330,49 @@ unbiased('property: reinforce-antithetic on random problems (family-wise 1e-4 ov
 });
 
 unbiased.run();
+
+// ---------------------------------------------------------------- leave-one-out: refused, because pairing biases it
+
+const loo = suite('antithetic: leave-one-out baselines are refused; paired by hand they are biased (checkUnbiased, α = 1e-4)');
+
+/** What antithetic(reinforce-rloo) would have been: RLOO on antithetic noise, built by hand. */
+const pairedLoo = withNoise(reinforceLoo, 'reinforce-rloo-paired', (r) => new AntitheticRng(r));
+const LOO_N = 4; // samples per call: the twin is one of the 3 others, a bias of r/3 of the gradient
+
+loo('antithetic() refuses estimators with iidSamples: false, naming them', () => {
+  assert.throws(() => antithetic(reinforceLoo), (e: unknown) => e instanceof RangeError && /^antithetic: reinforce-rloo has iidSamples: false, .*biased/.test(e.message));
+  assert.throws(() => antithetic(reinforceAntithetic), /^antithetic: reinforce-antithetic has iidSamples: false/);
+});
+
+loo('one Bernoulli at p = ½, n = 2: the twin is 1 − b, and every estimate is (f(1) − f(0))/2, twice the gradient', () => {
+  const dist = bernoulli(tensor([0]));
+  const f = tableFunction('bernoulli', [0.3, 1.1]);
+  const exact = exactGradientOf(dist, f).logits.data[0];
+  assert.ok(Math.abs(exact - 0.8 / 4) < 1e-15); // p(1 − p)(f(1) − f(0))
+  for (let seed = 0; seed < 8; seed++) {
+    const estimate = estimateGradient(pairedLoo, dist, f, rng(seed), { n: 2 }).gradient.logits.data[0];
+    assert.ok(Math.abs(estimate - 0.8 / 2) < 1e-15, `seed ${seed}: ${estimate}`);
+  }
+});
+
+for (const [i, problem] of fixedDiscreteProblems().entries()) {
+  loo(`${problem.name}: RLOO on antithetic pairs is rejected; RLOO on independent noise is not`, () => {
+    const options = { samples: SAMPLES, n: LOO_N, seed: 30 + i, alpha: ALPHA };
+    assertRejected(checkUnbiased(pairedLoo, problem, options), problem.name);
+    assertUnbiased(checkUnbiased(reinforceLoo, problem, options), problem.name);
+  });
+}
+
+loo('Bernoullis: the paired mean is the closed form ∇L (1 + r/(n−1)), r = min(p, 1 − p)/max(p, 1 − p), per coordinate', () => {
+  const problem = fixedDiscreteProblems()[1];
+  const exact = problem.exactGradient.logits.data;
+  const p = Array.from(logitsOf(problem.dist).data, (t) => 1 / (1 + Math.exp(-t)));
+  const predicted = tensor(p.map((q, d) => exact[d] * (1 + Math.min(q, 1 - q) / Math.max(q, 1 - q) / (LOO_N - 1))));
+  // From 0.21 and −0.058 to 0.27 and −0.064 here: the check above sees the move, this one must not.
+  assertUnbiased(checkUnbiased(pairedLoo, { ...problem, exactGradient: { logits: predicted } }, { samples: SAMPLES, n: LOO_N, seed: 40, alpha: ALPHA }), 'closed form');
+});
+
+loo.run();
 
 // ---------------------------------------------------------------- common random numbers
 
