@@ -13,8 +13,10 @@
 //     mis-scaling the control's mean is rejected;
 //   Xu et al. 2018: closed forms of the pathwise and score-function variances
 //     for a Gaussian quadratic, checked against measured variances (a wrong
-//     closed form is rejected), and pathwise < score function over random
-//     parameters.
+//     closed form is rejected); over random parameters, the exact variances
+//     (Gauss–Hermite) of pathwise, the score function, the score with the
+//     score as control (controlVariate, β*) and reinforce-delta1 equal their
+//     closed forms, and pathwise < score function.
 //
 // False positives: unbiasedness checks at family-wise α = 1e-4 (Holm), the
 // property at 1e-4 in total; the closed-form variance z-tests at α = 1e-3
@@ -26,7 +28,7 @@ import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
   Tensor, tensor, rng, grad, sum, sin, mul, stack, zerosLike, stopGradient, sub, normal, bernoulli, categorical, withParams, logProb, sample,
-  estimateGradient, checkUnbiased, normalQuantile, Welford, holm, twoSidedP,
+  estimateGradient, checkUnbiased, normalQuantile, Welford, holm, twoSidedP, BlockRng,
   type Estimator, type Dist, type SampleFunction,
 } from '../../index.ts';
 import {
@@ -327,6 +329,9 @@ function closedForms(mu: number[], sigma: number[], t: number[], sixth = 15) {
   const path = { loc: sigma.map((s) => 4 * s * s), scale: a.map((ak, k) => 4 * ak * ak + 8 * sigma[k] ** 2) };
   const loc: number[] = [];
   const scale: number[] = [];
+  // The score as control, h = ε_j/σ_j (for μ_j) or (ε_j² − 1)/σ_j (for σ_j), mean 0, at β* = Cov/Var h:
+  // Var g − Cov²/Var h with Cov = E[f ε_j²]/σ_j², Var h = 1/σ_j², and Cov = E[f (ε_j² − 1)²]/σ_j², Var h = 2/σ_j².
+  const control = { loc: [] as number[], scale: [] as number[] };
   for (let j = 0; j < mu.length; j++) {
     const [aj, sj] = [a[j], sigma[j]];
     let ER = 0;
@@ -341,8 +346,10 @@ function closedForms(mu: number[], sigma: number[], t: number[], sixth = 15) {
     loc.push(muSquare - 4 * aj * aj);
     const sigmaSquare = (2 * aj ** 4 + 60 * aj ** 2 * sj ** 2 + 78 * sj ** 4 + 2 * ER * (2 * aj ** 2 + 10 * sj ** 2) + 2 * ER2) / sj ** 2;
     scale.push(sigmaSquare - 4 * sj * sj);
+    control.loc.push(loc[j] - (aj ** 2 + 3 * sj ** 2 + ER) ** 2 / sj ** 2);
+    control.scale.push(scale[j] - (2 * (aj ** 2 + 5 * sj ** 2 + ER) ** 2) / sj ** 2);
   }
-  return { path, score: { loc, scale } };
+  return { path, score: { loc, scale }, control };
 }
 
 xu('the closed forms match measured variances of both estimators (two-sided, α = 1e-3 per coordinate); E ε⁶ = 3 in place of 15 is rejected', () => {
@@ -373,12 +380,86 @@ xu('the closed forms match measured variances of both estimators (two-sided, α 
   }
 });
 
-xu('property: over random μ, σ, t (D in 1..3), every coordinate’s pathwise variance is below the score function’s', () => {
+/**
+ * Five-point Gauss–Hermite rule for N(0, 1): the roots of He₅(x) = x⁵ − 10x³ + 15x (x² = 0, 5 ± √10) with
+ * weights 5!/(5 He₄(x))², He₄(x) = x⁴ − 6x² + 3. Exact for polynomials of degree ≤ 9, and every per-sample
+ * estimate squared here is a polynomial of degree ≤ 8 in each ε_j.
+ */
+const HERMITE_NODES = [-Math.sqrt(5 + Math.sqrt(10)), -Math.sqrt(5 - Math.sqrt(10)), 0, Math.sqrt(5 - Math.sqrt(10)), Math.sqrt(5 + Math.sqrt(10))];
+const HERMITE_WEIGHTS = HERMITE_NODES.map((x) => 120 / (5 * (x ** 4 - 6 * x * x + 3)) ** 2);
+
+/** Draws the product grid of HERMITE_NODES as its one normal block [5^D, D], point i in row i; `weights` beside it. */
+class HermiteGridRng extends BlockRng {
+  readonly count: number;
+  readonly weights: Tensor;
+  private readonly points: Float64Array;
+
+  constructor(D: number) {
+    super('HermiteGridRng');
+    this.count = 5 ** D;
+    this.points = new Float64Array(this.count * D);
+    const weights = new Float64Array(this.count);
+    for (let i = 0; i < this.count; i++) {
+      weights[i] = 1;
+      for (let j = 0, rest = i; j < D; j++, rest = Math.floor(rest / 5)) {
+        this.points[i * D + j] = HERMITE_NODES[rest % 5];
+        weights[i] *= HERMITE_WEIGHTS[rest % 5];
+      }
+    }
+    this.weights = new Tensor(weights, [this.count]);
+  }
+
+  protected uniformBlock(): Float64Array {
+    throw new TypeError('HermiteGridRng: draws normals only');
+  }
+
+  protected normalBlock(shape: readonly number[]): Float64Array {
+    if (shape.reduce((x, d) => x * d, 1) !== this.points.length) throw new RangeError(`HermiteGridRng: the grid is [${this.count}, D], got a draw of [${shape}]`);
+    return Float64Array.from(this.points);
+  }
+
+  split(): HermiteGridRng {
+    return this;
+  }
+}
+
+xu('property: over random μ, σ, t (D in 1..3), the exact variances (Gauss–Hermite) of pathwise, the score function, the score with the score as control (controlVariate, β*) and reinforce-delta1 equal their closed forms; pathwise is below the score function', () => {
   const coordinate = fc.record({ mu: fc.double({ min: -3, max: 3, noNaN: true }), sigma: fc.double({ min: 0.05, max: 3, noNaN: true }), t: fc.double({ min: -3, max: 3, noNaN: true }) });
   fc.assert(
     fc.property(fc.array(coordinate, { minLength: 1, maxLength: 3 }), (cs) => {
-      const forms = closedForms(cs.map((c) => c.mu), cs.map((c) => c.sigma), cs.map((c) => c.t));
-      return cs.every((_, j) => forms.path.loc[j] < forms.score.loc[j] && forms.path.scale[j] < forms.score.scale[j]);
+      const [mu, sigma, t] = [cs.map((c) => c.mu), cs.map((c) => c.sigma), cs.map((c) => c.t)];
+      const dist = normal(tensor(mu), tensor(sigma));
+      const f = quadraticFunction(t);
+      const grid = new HermiteGridRng(cs.length);
+      const options = { n: grid.count, weights: grid.weights };
+      const perSample = (e: Estimator<any>) => estimateGradient(e, dist, f, grid, options).perSample;
+      const [path, score, h, delta1] = [pathwiseEstimator, reinforceNone, scoreEstimator, reinforceDelta1].map(perSample);
+      const forms = closedForms(mu, sigma, t);
+      // f − c for the first-order delta control is Σ σ_k² ε_k², the quadratic with a = μ − t = 0: the score
+      // function's variance at μ = t, with the mean added back exactly (2a, 2σ).
+      const centred = closedForms(t, sigma, t);
+      const exactGradient = { loc: mu.map((m, j) => 2 * (m - t[j])), scale: sigma.map((s) => 2 * s) };
+      return (['loc', 'scale'] as const).every((key) => {
+        const cv = controlVariate(score[key], h[key], 0, { weights: grid.weights });
+        const variance = (x: Tensor) => {
+          const m = weightedMean(grid.weights, x);
+          return Array.from(weightedMean(grid.weights, mul(x, x)), (s, j) => s - m[j] ** 2);
+        };
+        const [pathVariance, scoreVariance, deltaVariance] = [path, score, delta1].map((p) => variance(p[key]));
+        const deltaMean = weightedMean(grid.weights, delta1[key]);
+        return cs.every((_, j) => {
+          const scale = forms.score[key][j] + exactGradient[key][j] ** 2; // E[ĝ²] of the score function, the largest here
+          const near = (x: number, y: number) => Math.abs(x - y) <= 1e-10 * scale;
+          return (
+            forms.path[key][j] < forms.score[key][j] &&
+            near(pathVariance[j], forms.path[key][j]) &&
+            near(scoreVariance[j], forms.score[key][j]) &&
+            near(cv.variance.data[j], forms.control[key][j]) &&
+            near(deltaVariance[j], centred.score[key][j]) &&
+            near(deltaMean[j], exactGradient[key][j])
+          );
+        });
+      });
     }),
     { seed: 63, numRuns: 500 },
   );
