@@ -90,7 +90,11 @@ export function erfc(x: number): number {
   return gammaQ(0.5, x * x);
 }
 
-/** Φ⁻¹(p) for 0 < p < 1 (Acklam's approximation plus one Halley step). */
+/**
+ * Φ⁻¹(p) for 0 < p < 1 (Acklam's approximation plus one Halley step; below
+ * p = 1e-300, Newton steps on log Φ instead), finite down to the smallest
+ * double: Φ⁻¹(5e-324) = −38.4674.
+ */
 export function normalQuantile(p: number): number {
   if (!(p > 0 && p < 1)) {
     if (p === 0) return -Infinity;
@@ -114,11 +118,34 @@ export function normalQuantile(p: number): number {
     const q = Math.sqrt(-2 * Math.log1p(-p));
     x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
   }
+  if (p < 1e-300) return lowerTailQuantile(p, x);
   // One Halley step on Φ(x) − p.
   const e = p < 0.5 ? normalCdf(x) - p : -(normalSf(x) - (1 - p));
   const u = e * Math.sqrt(2 * Math.PI) * Math.exp((x * x) / 2);
   return x - u / (1 + (x * u) / 2);
 }
+
+/**
+ * Φ⁻¹(p) for p < 1e-300 from a start x near it: Newton steps on
+ * log Φ(x) − log p. The Halley step on Φ(x) − p fails there: exp(x²/2)
+ * overflows past x ≈ −37.7, and a subnormal p or Φ(x) has too few bits.
+ * In logs nothing underflows: log Φ(x) = log ½ + log Q(½, x²/2), and the
+ * slope is φ(x)/Φ(x).
+ */
+function lowerTailQuantile(p: number, start: number): number {
+  const logP = Math.log(p);
+  let x = start;
+  for (let i = 0; i < 20; i++) {
+    const logCdf = -Math.LN2 + logGammaContinuedFraction(0.5, (x * x) / 2);
+    const slope = Math.exp(-(x * x) / 2 - LOG_SQRT_2PI - logCdf);
+    const step = (logCdf - logP) / slope;
+    x -= step;
+    if (Math.abs(step) <= 1e-15 * Math.abs(x)) break;
+  }
+  return x;
+}
+
+const LOG_SQRT_2PI = 0.5 * Math.log(2 * Math.PI);
 
 // ---------------------------------------------------------------- gamma and chi-square
 
@@ -158,11 +185,26 @@ function gammaSeries(a: number, x: number): number {
     total += term;
     if (Math.abs(term) < Math.abs(total) * 1e-17) break;
   }
-  return total * Math.exp(-x + a * Math.log(x) - logGamma(a));
+  return total * Math.exp(gammaLogFront(a, x));
 }
 
-// Lentz's method for the continued fraction of Q(a, x).
+/** Q(a, x) by its continued fraction, for x ≥ a + 1. */
 function gammaContinuedFraction(a: number, x: number): number {
+  return Math.exp(gammaLogFront(a, x)) * gammaFraction(a, x);
+}
+
+/** log Q(a, x) by the same continued fraction: finite where Q itself underflows. */
+function logGammaContinuedFraction(a: number, x: number): number {
+  return gammaLogFront(a, x) + Math.log(gammaFraction(a, x));
+}
+
+/** log(e^{−x} x^a / Γ(a)), the factor in front of the series of P(a, x) and the continued fraction of Q(a, x). */
+function gammaLogFront(a: number, x: number): number {
+  return -x + a * Math.log(x) - logGamma(a);
+}
+
+// Lentz's method for the continued fraction of Q(a, x), without its front factor.
+function gammaFraction(a: number, x: number): number {
   const tiny = 1e-300;
   let b = x + 1 - a;
   let c = 1 / tiny;
@@ -180,7 +222,7 @@ function gammaContinuedFraction(a: number, x: number): number {
     h *= delta;
     if (Math.abs(delta - 1) < 1e-16) break;
   }
-  return Math.exp(-x + a * Math.log(x) - logGamma(a)) * h;
+  return h;
 }
 
 /** P(χ²_k > x): the p-value of a chi-square statistic with k degrees of freedom. */
@@ -196,12 +238,23 @@ export interface TestResult {
 
 /**
  * Pearson's chi-square goodness-of-fit test of observed counts against
- * probabilities (which must sum to 1). Cells with expected count below 5
- * make the χ² approximation poor; the caller should pool them.
+ * probabilities (each in [0, 1], summing to 1 within 1e-9, else a
+ * RangeError). Cells with expected count below 5 make the χ² approximation
+ * poor; the caller should pool them.
  */
 export function chiSquareTest(observed: ArrayLike<number>, probabilities: ArrayLike<number>): TestResult & { dof: number } {
   if (observed.length !== probabilities.length || observed.length < 2) {
     throw new RangeError(`chiSquareTest: need at least 2 cells and as many probabilities as counts, got ${observed.length} and ${probabilities.length}`);
+  }
+  let total = 0;
+  for (let i = 0; i < probabilities.length; i++) {
+    const p = probabilities[i];
+    if (!(p >= 0 && p <= 1)) throw new RangeError(`chiSquareTest: probabilities[${i}] must lie in [0, 1], got ${p}`);
+    total += p;
+  }
+  // A few ulps per cell of rounding is fine; a missing or doubled cell is not.
+  if (!(Math.abs(total - 1) <= 1e-9)) {
+    throw new RangeError(`chiSquareTest: the probabilities must sum to 1, got ${total}; normalize them, or add the cell they leave out`);
   }
   let n = 0;
   for (let i = 0; i < observed.length; i++) n += observed[i];
@@ -274,10 +327,21 @@ export function ksTwoSample(a: ArrayLike<number>, b: ArrayLike<number>): TestRes
 
 /**
  * Holm's step-down procedure: which of the hypotheses to reject so that the
- * family-wise false-positive rate is at most alpha (Holm 1979).
+ * family-wise false-positive rate is at most alpha (Holm 1979). A NaN
+ * p-value (from a NaN statistic) throws a RangeError rather than being
+ * ranked: sorted anywhere and never ≤ a threshold, it would silently count
+ * as "no evidence", and as evidence it would silently pass a power check.
+ * The caller decides what a missing test means (checkUnbiased rejects it).
  */
 export function holm(pValues: ArrayLike<number>, alpha: number): boolean[] {
+  if (typeof alpha !== 'number' || !(alpha > 0 && alpha < 1)) throw new RangeError(`holm: alpha must lie in (0, 1), got ${alpha}`);
   const m = pValues.length;
+  for (let i = 0; i < m; i++) {
+    const p = pValues[i];
+    if (typeof p !== 'number' || Number.isNaN(p)) {
+      throw new RangeError(`holm: pValues[${i}] is ${p}; a NaN statistic has no p-value, so decide first whether it counts as a rejection`);
+    }
+  }
   const order = Array.from({ length: m }, (_, i) => i).sort((x, y) => pValues[x] - pValues[y]);
   const reject = new Array<boolean>(m).fill(false);
   for (let r = 0; r < m; r++) {

@@ -67,6 +67,20 @@ normal('Φ⁻¹ at table points and in the far tails (mpmath)', () => {
   throwsWith(() => normalQuantile(1.5), RangeError, /^normalQuantile: p must lie in \[0, 1\], got 1.5/);
 });
 
+normal('Φ⁻¹ stays finite down to the smallest double: subnormal p (mpmath)', () => {
+  // Below p ≈ 1e-308 a Halley step on Φ(x) − p overflows (exp(x²/2)) and returned NaN.
+  const q: [number, number][] = [
+    [5e-324, -38.467405617144344], [1e-320, -38.26912534303265], [1e-310, -37.663060331949524], [2.2e-308, -37.519681182377965],
+  ];
+  for (const [p, x] of q) near(normalQuantile(p), x, tolFor(x * x / 2), `normalQuantile(${p})`);
+  // Round trip through Φ, from the new branch, where Φ is still a normal double: Φ's own error plus the quantile's (the same size, see above).
+  for (const p of [1e-305, 3e-302]) {
+    const x = normalQuantile(p);
+    near(normalCdf(x), p, 2 * tolFor(x * x / 2), `Φ(Φ⁻¹(${p}))`);
+  }
+  assert.ok(normalQuantile(5e-324) < normalQuantile(1e-320) && normalQuantile(1e-320) < normalQuantile(1e-300), 'monotone in the far tail');
+});
+
 normal('two-sided p-values of z-scores', () => {
   near(twoSidedP(1.959963984540054), 0.05, tolFor(2), 'z = 1.96');
   near(twoSidedP(-2.5758293035489004), 0.01, tolFor(4), 'z = −2.576');
@@ -282,6 +296,17 @@ tests('Pearson chi-square by hand: a die rolled 60 times', () => {
   throwsWith(() => chiSquareTest([1, 2, 3], [0.5, 0.5]), RangeError, /^chiSquareTest: need at least 2 cells and as many probabilities as counts, got 3 and 2/);
 });
 
+tests('chiSquareTest: probabilities must be non-negative and sum to 1', () => {
+  // A left-out cell, a doubled one, a negative or NaN probability: each gave a p-value for a wrong hypothesis.
+  throwsWith(() => chiSquareTest([10, 20, 30], [0.2, 0.3, 0.4]), RangeError, /^chiSquareTest: the probabilities must sum to 1, got 0.9/);
+  throwsWith(() => chiSquareTest([10, 20], [1, 1]), RangeError, /^chiSquareTest: the probabilities must sum to 1, got 2/);
+  throwsWith(() => chiSquareTest([10, 20, 30], [-0.1, 0.6, 0.5]), RangeError, /^chiSquareTest: probabilities\[0\] must lie in \[0, 1\], got -0.1/);
+  throwsWith(() => chiSquareTest([10, 20], [NaN, 1]), RangeError, /^chiSquareTest: probabilities\[0\] must lie in \[0, 1\], got NaN/);
+  // Rounding in a sum of many cells is not an error: 1000 cells of 1/1000 sum to 1 only within a few ulps.
+  const many = new Array(1000).fill(1 / 1000);
+  assert.ok(chiSquareTest(new Array(1000).fill(5), many).pValue === 1);
+});
+
 tests('Holm on a textbook example, and its edge over Bonferroni', () => {
   // Four hypotheses at α = 0.05 (the Holm–Bonferroni example of the textbooks): sorted,
   // 0.005 ≤ 0.05/4 and 0.01 ≤ 0.05/3 are rejected; 0.03 > 0.05/2 stops the procedure.
@@ -292,6 +317,16 @@ tests('Holm on a textbook example, and its edge over Bonferroni', () => {
   assert.equal(holm([0.001, 0.5, 0.01], 0.05), [true, false, true]);
   assert.equal(holm([0.02, 0.02], 0.05), [true, true]);
   assert.equal(holm([], 0.05), []);
+});
+
+tests('Holm: a NaN p-value throws instead of being ranked; alpha is checked', () => {
+  // Before, NaN sorted arbitrarily and NaN <= threshold is false: the NaN test was never
+  // rejected, and could stop the step-down before a real rejection ([true, false] here).
+  throwsWith(() => holm([0.001, NaN], 0.05), RangeError, /^holm: pValues\[1\] is NaN; a NaN statistic has no p-value/);
+  throwsWith(() => holm([NaN, 1e-6], 0.05), RangeError, /^holm: pValues\[0\] is NaN/);
+  throwsWith(() => holm([0.01], 0), RangeError, /^holm: alpha must lie in \(0, 1\), got 0/);
+  throwsWith(() => holm([0.01], 1.5), RangeError, /^holm: alpha must lie in \(0, 1\), got 1.5/);
+  throwsWith(() => holm([0.01], NaN), RangeError, /^holm: alpha must lie in \(0, 1\), got NaN/);
 });
 
 tests.run();
