@@ -84,6 +84,13 @@ export interface CoordinateCheck {
   /** Variance of one unit (one estimate). */
   variance: number;
   rejected: boolean;
+  /**
+   * Set when the mean, the variance or the exact value is not finite (a NaN
+   * or infinite estimate, or estimates so large their squares overflow):
+   * there is then no z-test, so z is NaN, the p-value 0, and the coordinate
+   * rejected. E.g. 'not finite: mean = NaN, variance = NaN'.
+   */
+  note?: string;
 }
 
 export interface CheckResult {
@@ -91,6 +98,7 @@ export interface CheckResult {
   coordinates: CoordinateCheck[];
   /** True when no coordinate is rejected at family-wise level alpha. */
   unbiasedVerdict: boolean;
+  /** The largest |z|; Infinity when a coordinate is not finite (see CoordinateCheck.note). */
   maxAbsZ: number;
   alpha: number;
   /** Number of independent estimates averaged, and samples in each. */
@@ -210,7 +218,8 @@ function timePerSample<State>(estimator: Estimator<State>, dist: Dist, f: Sample
 
 /**
  * Tests `estimator` for bias on `problem` against its exact gradient.
- * Deterministic for a given seed.
+ * Deterministic for a given seed. A coordinate whose mean, variance or exact
+ * value is not finite is rejected without a z-test (see CoordinateCheck.note).
  */
 export function checkUnbiased<State>(estimator: Estimator<State, any>, problem: CheckProblem<AnyDist>, options: CheckOptions<State> = {}): CheckResult {
   const alpha = options.alpha ?? 0.001;
@@ -222,8 +231,17 @@ export function checkUnbiased<State>(estimator: Estimator<State, any>, problem: 
   const exactFlat = sampled.exact;
 
   const variance = acc.variance();
-  const coords = names.map((name, j) => {
+  const coords = names.map((name, j): CoordinateCheck => {
     const stderr = Math.sqrt(variance[j] / acc.count);
+    // A NaN z would give a NaN p-value, which no threshold rejects: a NaN or
+    // infinite estimate would pass as unbiased. It is evidence of a broken
+    // estimator (or exact value), so it counts as a rejection outright.
+    const checked: [string, number][] = [['mean', acc.mean[j]], ['variance', variance[j]], ['exact', exactFlat[j]]];
+    const notFinite = checked.filter(([, v]) => !Number.isFinite(v));
+    if (notFinite.length > 0) {
+      const note = `not finite: ${notFinite.map(([what, v]) => `${what} = ${v}`).join(', ')}`;
+      return { name, mean: acc.mean[j], exact: exactFlat[j], stderr, z: NaN, pValue: 0, variance: variance[j], rejected: true, note };
+    }
     const diff = acc.mean[j] - exactFlat[j];
     // A difference within rounding (1e-9 relative) is no evidence of bias: an
     // estimator that is exact up to rounding (enumeration, or a coordinate
@@ -239,7 +257,7 @@ export function checkUnbiased<State>(estimator: Estimator<State, any>, problem: 
     estimator: estimator.name,
     coordinates: coords,
     unbiasedVerdict: !rejected.some(Boolean),
-    maxAbsZ: Math.max(...coords.map((c) => Math.abs(c.z))),
+    maxAbsZ: Math.max(...coords.map((c) => (Number.isNaN(c.z) ? Infinity : Math.abs(c.z)))),
     alpha,
     units: acc.count,
     samplesPerUnit: sampled.samplesPerUnit,
