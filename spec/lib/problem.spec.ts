@@ -13,6 +13,8 @@ import {
   completeGraph,
   enumerateSpanningTrees,
   enumerateSubsets,
+  exactExpectation,
+  type DiscreteFamily,
   type Tensor,
   type NormalParams,
   type LogitParams,
@@ -118,22 +120,54 @@ extensions('a [D, K] matrix of logits is a product of categoricals', () => {
   assert.equal(q.eventShape, [2, 3]);
 });
 
-extensions('a quadratic on a support too large to enumerate uses its closed form, which agrees with enumeration on a small one', () => {
+extensions('a quadratic on a support too large to enumerate uses its closed form, and so does one on a small support', () => {
   const big = parseProblem({ family: 'bernoulli', logits: Array.from({ length: 30 }, (_, j) => Math.sin(j)), f: { kind: 'quadratic', target: Array(30).fill(0.45) } });
   assert.is(big.exact!.method, 'closed form');
   const q = Array.from({ length: 30 }, (_, j) => sigma(Math.sin(j)));
   assert.ok(Math.abs(big.exact!.value().item() - q.reduce((a, pj) => a + pj * 0.1 + 0.45 ** 2, 0)) < 1e-13);
   assertClose((big.exact!.gradient() as LogitParams).logits.data, q.map((pj) => pj * (1 - pj) * 0.1), 'closed-form gradient');
 
-  // The same formula, checked against enumeration where both exist (internal: build the closed form by hand).
+  // The same formula by hand on a small support, which the closed form now serves too (enumeration: next test).
   const small = parseProblem({ family: 'bernoulli', logits: [0.3, -0.8, 1.2], f: { kind: 'quadratic', target: [0.1, 0.9, 0.45] } });
-  assert.is(small.exact!.method, 'enumeration');
+  assert.is(small.exact!.method, 'closed form');
   const qs = [0.3, -0.8, 1.2].map(sigma);
   const t = [0.1, 0.9, 0.45];
   assert.ok(Math.abs(small.exact!.value().item() - qs.reduce((a, pj, j) => a + pj * (1 - 2 * t[j]) + t[j] ** 2, 0)) < TOL);
 
   // A table this large cannot be given at all: its length is checked first.
   assert.throws(() => parseProblem({ family: 'bernoulli', logits: Array(30).fill(0), f: { kind: 'table', values: [1, 2] } }), /2\^30 = 1073741824 outcomes/);
+});
+
+extensions('a quadratic always uses its closed form, which agrees with enumeration (the ground truth) to 1e-12', () => {
+  // Enumeration sums 2^D or K^D products of O(1) numbers; 1e-12 leaves room for that rounding.
+  const cases: [string, unknown, unknown, DiscreteFamily][] = [
+    ['3 Bernoullis', [0.3, -0.8, 1.2], [0.1, 0.9, 0.45], 'bernoulli'],
+    ['8 Bernoullis', Array.from({ length: 8 }, (_, j) => Math.cos(3 * j)), Array.from({ length: 8 }, (_, j) => (j % 3) / 2), 'bernoulli'],
+    ['a categorical of 4', [0.5, -1, 0.2, 2], [1, 0, 0.3, -0.5], 'categorical'],
+    ['3 categoricals of 3, target per class', [[0.1, -0.3, 0.7], [0, 0.5, -0.5], [1.5, -2, 0.3]], [0.2, 0.7, 0.1], 'categoricals'],
+    ['2 categoricals of 3, full target', [[0.1, -0.3, 0.7], [0, 0.5, -0.5]], [[1, 0, 0], [0.4, 0.4, 0.2]], 'categoricals'],
+  ];
+  for (const [name, logits, target, family] of cases) {
+    const p = parseProblem({ family: family === 'bernoulli' ? 'bernoulli' : 'categorical', logits, f: { kind: 'quadratic', target } });
+    if (p.family !== 'bernoulli' && p.family !== 'categorical') return assert.unreachable('a discrete problem');
+    assert.is(p.exact!.method, 'closed form', name);
+    const theta = p.params.logits;
+    assertClose([p.exact!.value().item()], [exactExpectation(family, theta, p.f).item()], `${name}: value`, 1e-12);
+    assertClose(p.exact!.gradient().logits.data, exactGradient(family, theta, p.f).data, `${name}: gradient`, 1e-12);
+  }
+});
+
+extensions('20 and 40 Bernoullis with a quadratic: the exact gradient in closed form, no enumeration', () => {
+  // 2^20 outcomes are within the enumeration limit, so they used to be enumerated (2·10⁷ numbers);
+  // 2^40 are not. Either way the closed form is O(D): ∂/∂θ_j = σ_j(1 − σ_j)(1 − 2t_j).
+  for (const D of [20, 40]) {
+    const logits = Array.from({ length: D }, (_, j) => Math.sin(j) * 2);
+    const target = Array.from({ length: D }, (_, j) => (j % 5) / 4);
+    const p = parseProblem({ family: 'bernoulli', logits, f: { kind: 'quadratic', target } });
+    assert.is(p.exact!.method, 'closed form', `D = ${D}`);
+    const expected = logits.map((l, j) => sigma(l) * (1 - sigma(l)) * (1 - 2 * target[j]));
+    assertClose((p.exact!.gradient() as LogitParams).logits.data, expected, `D = ${D}: gradient`);
+  }
 });
 
 // ---------------------------------------------------------------- malformed input
