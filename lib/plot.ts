@@ -22,7 +22,13 @@
 //   many were ("(3 values ≤ 0 not shown)"); an interval's lower end ≤ 0 is
 //   drawn to the bottom edge of the axis, since the interval does reach there;
 // - with no data the axes span [0, 1] (log: [1, 10]) and say "no data";
-// - identical values (or one point) get a domain around the value.
+// - identical values (or one point) get a domain around the value;
+// - any finite data can be drawn, from 5e-324 to ±MAX_VALUE: a linear axis
+//   spans at least 1e-300 (narrower data are widened around their centre),
+//   and an axis whose whole ticks or decades would pass the largest or
+//   smallest double ends on the data instead; no coordinate is NaN or
+//   infinite. Only a fixed linear domain narrower than 1e-300 is refused;
+// - colours, like all text, are XML-escaped.
 
 // ---------------------------------------------------------------- public types
 
@@ -133,9 +139,9 @@ function niceCeil(x: number): number {
   const f = x / base;
   const slack = 1 + 1e-9;
   if (f <= 1 * slack) return base;
-  if (f <= 2 * slack) return 2 * base;
-  if (f <= 5 * slack) return 5 * base;
-  return 10 * base;
+  if (f <= 2 * slack) return literal(2, e);
+  if (f <= 5 * slack) return literal(5, e); // 5 * 1e24 is 4.999999999999999e24
+  return decade(e + 1);
 }
 
 /** 10^k written from its decimal literal, so 1e-5 is exactly the double `1e-5` (10 ** -5 may differ in the last bit). */
@@ -148,12 +154,25 @@ function literal(m: number, k: number): number {
   return Number(`${m}e${k}`);
 }
 
-/** Rounds away float noise from i·step (0.30000000000000004 → 0.3) at the step's own decimals, and turns −0 into 0. */
+/**
+ * Rounds away float noise from i·step (0.30000000000000004 → 0.3) at the
+ * step's own decimal digit, and turns −0 into 0. Significant digits rather
+ * than decimals, so that it works at any magnitude (toFixed stops at 100
+ * decimals, which rounded 1e-120 to 0).
+ */
 function onStep(v: number, step: number): number {
-  const decimals = Math.min(100, Math.max(0, -Math.floor(Math.log10(step) + 1e-9)));
-  const r = Number(v.toFixed(decimals));
+  if (v === 0) return 0;
+  const digits = Math.floor(Math.log10(Math.abs(v)) + 1e-9) - Math.floor(Math.log10(step) + 1e-9);
+  const r = Number(v.toExponential(Math.min(100, Math.max(0, digits))));
   return r === 0 ? 0 : r;
 }
+
+/**
+ * The narrowest span a linear axis shows. Narrower ranges are widened to it
+ * around their centre: their tick steps would be subnormal doubles, with too
+ * few bits to space ticks (and [0, 5e-324] has no representable midpoint).
+ */
+const MIN_LINEAR_SPAN = 1e-300;
 
 function checkRange(name: string, min: number, max: number): void {
   if (typeof min !== 'number' || typeof max !== 'number') throw new TypeError(`${name}: min and max must be numbers, got ${typeof min} and ${typeof max}`);
@@ -172,17 +191,29 @@ export function linearTicks(min: number, max: number, count = 6): Ticks & { step
   checkRange('linearTicks', min, max);
   if (!Number.isInteger(count) || count < 2) throw new RangeError(`linearTicks: count must be an integer >= 2, got ${count}`);
   if (min === max) {
-    const pad = min === 0 ? 1 : Math.abs(min) * 0.1;
-    min -= pad;
-    max += pad;
+    const pad = min === 0 ? 1 : Math.max(Math.abs(min) * 0.1, MIN_LINEAR_SPAN);
+    min = Math.max(min - pad, -Number.MAX_VALUE);
+    max = Math.min(max + pad, Number.MAX_VALUE);
+  } else if (max - min < MIN_LINEAR_SPAN) {
+    const centre = min + (max - min) / 2;
+    min = centre - MIN_LINEAR_SPAN / 2;
+    max = centre + MIN_LINEAR_SPAN / 2;
   }
-  const step = niceCeil((max - min) / (count - 1));
+  // max − min overflows when the range is wider than the largest double: divide first there.
+  const span = max - min;
+  const step = niceCeil(Number.isFinite(span) ? span / (count - 1) : max / (count - 1) - min / (count - 1));
   // The 1e-9 keeps a bound that is a whole step (up to rounding) from gaining one more step.
   const lo = Math.floor(min / step + 1e-9);
   const hi = Math.ceil(max / step - 1e-9);
   const major: number[] = [];
-  for (let i = lo; i <= hi; i++) major.push(onStep(i * step, step));
-  return { domain: [major[0], major[major.length - 1]], major, minor: [], step };
+  for (let i = lo; i <= hi; i++) {
+    const v = onStep(i * step, step);
+    if (Number.isFinite(v)) major.push(v);
+  }
+  // A whole step beyond the largest double overflows: the domain then ends at ±MAX_VALUE, which is no tick.
+  const d0 = Number.isFinite(lo * step) ? major[0] : -Number.MAX_VALUE;
+  const d1 = Number.isFinite(hi * step) ? major[major.length - 1] : Number.MAX_VALUE;
+  return { domain: [d0, d1], major, minor: [], step };
 }
 
 /**
@@ -205,6 +236,9 @@ export function logTicks(min: number, max: number, count = 8): Ticks {
   let kHi = Math.ceil(Math.log10(max));
   if (decade(kHi) < max) kHi++;
   if (decade(kHi - 1) >= max) kHi--;
+  // 1e-324 is 0 and 1e309 is Infinity: past the doubles' decades the domain ends on the data instead.
+  kLo = Math.max(kLo, MIN_DECADE);
+  kHi = Math.min(kHi, MAX_DECADE);
   if (kHi - kLo <= 2) return fewDecades(min, max, kLo, kHi, count);
   // every = 1, 2, 3, 5, 10, 20, 30, 50, 100, …
   let every = 1;
@@ -216,8 +250,12 @@ export function logTicks(min: number, max: number, count = 8): Ticks {
     else minor.push(decade(k));
     if (every === 1 && k < kHi) for (let m = 2; m <= 9; m++) minor.push(literal(m, k));
   }
-  return { domain: [decade(kLo), decade(kHi)], major, minor };
+  return { domain: [Math.min(decade(kLo), min), Math.max(decade(kHi), max)], major, minor };
 }
+
+/** The first and last decades that are positive, finite doubles: 1e-323 (subnormal) and 1e308. */
+const MIN_DECADE = -323;
+const MAX_DECADE = 308;
 
 function mod(k: number, d: number): number {
   return ((k % d) + d) % d;
@@ -242,13 +280,15 @@ function fewDecades(min: number, max: number, kLo: number, kHi: number, count: n
     for (let m = 1; m <= 9; m++) all.push(literal(m, k));
   }
   nice.push(decade(kHi + 1));
+  // Near the ends of the doubles some of these are 0 or Infinity; without a nice value there, the domain ends on the data.
+  const drawable = nice.filter((v) => v > 0 && v < Infinity);
   const single = min === max;
-  const lo = nice.filter((v) => (single ? v < min : v <= min)).pop() as number;
-  const hi = nice.find((v) => (single ? v > max : v >= max)) as number;
-  let major = nice.filter((v) => v >= lo && v <= hi);
+  const lo = drawable.filter((v) => (single ? v < min : v <= min)).pop() ?? min;
+  const hi = drawable.find((v) => (single ? v > max : v >= max)) ?? max;
+  let major = drawable.filter((v) => v >= lo && v <= hi);
   // Too many for the axis: keep the decades and the ends.
   if (major.length > count) major = major.filter((v) => v === lo || v === hi || Number.isInteger(Math.log10(v)));
-  const minor = all.filter((v) => v > lo && v < hi && !major.includes(v));
+  const minor = all.filter((v) => v > lo && v < hi && v < Infinity && !major.includes(v));
   return { domain: [lo, hi], major, minor };
 }
 
@@ -339,15 +379,20 @@ interface Scale {
 }
 
 function makeScale(kind: ScaleKind, domain: [number, number], range: [number, number]): Scale {
-  const t = kind === 'log' ? Math.log10 : (v: number) => v;
+  // A linear axis works in halves of the values, so that neither v − d₀ nor d₁ − d₀ overflows on a
+  // domain reaching ±MAX_VALUE. Halving is exact for normal doubles (a subnormal moves by at most
+  // 2.5e-324, nothing beside MIN_LINEAR_SPAN), so elsewhere a pixel moves by an ulp at most.
+  const t = kind === 'log' ? Math.log10 : (v: number) => v / 2;
   const t0 = t(domain[0]);
   const t1 = t(domain[1]);
   const span = t1 - t0 || 1;
+  // A value astronomically far outside a fixed domain would land past ±Infinity pixels: hold it at 1e12 plot widths (clipped anyway).
+  const far = 1e12;
   return {
     kind,
     domain,
     range,
-    map: (v) => range[0] + ((range[1] - range[0]) * (t(v) - t0)) / span,
+    map: (v) => range[0] + (range[1] - range[0]) * Math.min(far, Math.max(-far, (t(v) - t0) / span)),
     valid: (v) => Number.isFinite(v) && (kind === 'linear' || v > 0),
   };
 }
@@ -358,6 +403,9 @@ function axisTicks(kind: ScaleKind, values: number[], fixed: [number, number] | 
     const [d0, d1] = fixed;
     if (!Number.isFinite(d0) || !Number.isFinite(d1) || !(d0 < d1) || (kind === 'log' && d0 <= 0)) {
       throw new RangeError(`${owner}: a domain needs finite d0 < d1${kind === 'log' ? ' and d0 > 0 on a log axis' : ''}, got [${d0}, ${d1}]`);
+    }
+    if (kind === 'linear' && !(d1 - d0 >= MIN_LINEAR_SPAN)) {
+      throw new RangeError(`${owner}: a linear domain must span at least ${MIN_LINEAR_SPAN}, got [${d0}, ${d1}]; leave the domain out to fit the data`);
     }
     const all = kind === 'log' ? logTicks(d0, d1, count) : linearTicks(d0, d1, count);
     const inside = (v: number) => v >= d0 * (1 - 1e-12) - 1e-300 && v <= d1 * (1 + 1e-12) + 1e-300;
@@ -394,6 +442,13 @@ function checkNumbers(owner: string, what: string, a: unknown, length?: number):
     throw new RangeError(`${owner}: ${what} has ${arr.length} values but ${length} were expected; give one per point`);
   }
   return arr;
+}
+
+/** A series' colour (default: PALETTE's i-th), escaped once here for the attributes it goes into. */
+function seriesColor(owner: string, label: string, color: unknown, i: number): string {
+  if (color === undefined) return PALETTE[i % PALETTE.length];
+  if (typeof color !== 'string') throw new TypeError(`${owner}: ${label} color must be a CSS colour string, got ${typeof color}`);
+  return escapeXml(color);
 }
 
 function checkSize(owner: string, width: unknown, height: unknown, defaultHeight: number): [number, number] {
@@ -599,7 +654,7 @@ export function lineChart(options: LineChartOptions): string {
     if ((lower === undefined) !== (upper === undefined)) throw new TypeError(`${owner}: ${label} has only one of lower and upper; give both for a band`);
     const style = s.style ?? 'line';
     if (style !== 'line' && style !== 'points' && style !== 'line+points') throw new TypeError(`${owner}: ${label} style must be 'line', 'points' or 'line+points', got ${JSON.stringify(style)}`);
-    return { name: String(s.name ?? ''), x, y, lower, upper, style, color: s.color ?? PALETTE[i % PALETTE.length], index: i };
+    return { name: String(s.name ?? ''), x, y, lower, upper, style, color: seriesColor(owner, label, s.color, i), index: i };
   });
 
   // Domains: every drawable value, plus reference lines.
@@ -762,7 +817,7 @@ export function barChart(options: BarChartOptions): string {
     const lower = s.lower === undefined ? undefined : checkNumbers(owner, options.series ? `${label} lower` : 'lower', s.lower, n);
     const upper = s.upper === undefined ? undefined : checkNumbers(owner, options.series ? `${label} upper` : 'upper', s.upper, n);
     if ((lower === undefined) !== (upper === undefined)) throw new TypeError(`${owner}: ${label} has only one of lower and upper; give both for error bars`);
-    return { name: String(s.name ?? ''), values, lower, upper, color: s.color ?? PALETTE[i % PALETTE.length], index: i };
+    return { name: String(s.name ?? ''), values, lower, upper, color: seriesColor(owner, label, s.color, i), index: i };
   });
   const m = Math.max(1, series.length);
   const refs = checkReferences(owner, options.reference);

@@ -227,6 +227,25 @@ ticks('tick labels are compact', () => {
   assert.equal([1e-5, 1e-3, 0.01, 0.1, 1, 10, 1000, 1e4, 2e-5, 5e7].map((v) => formatTick(v)), ['1e-5', '1e-3', '0.01', '0.1', '1', '10', '1000', '1e4', '2e-5', '5e7']);
 });
 
+ticks('ticks at the ends of the doubles: distinct, finite, covering the data', () => {
+  // toFixed(100) rounded every tick of [1e-120, 3e-120] to 0 (domain [0, 0]); 5 × 1e24 is 4.999999999999999e24.
+  assert.equal(linearTicks(1e-120, 3e-120).major, [1e-120, 1.5e-120, 2e-120, 2.5e-120, 3e-120]);
+  assert.equal(linearTicks(1e25, 3e25).major, [1e25, 1.5e25, 2e25, 2.5e25, 3e25]);
+  const MAX = Number.MAX_VALUE;
+  for (const [lo, hi] of [[-MAX, MAX], [MAX, MAX], [-MAX, -MAX], [5e-324, 5e-324], [0, 5e-324], [5e-324, 1e-323], [0, 0]]) {
+    const t = linearTicks(lo, hi);
+    assert.ok(Number.isFinite(t.domain[0]) && Number.isFinite(t.domain[1]) && t.domain[0] < t.domain[1], `[${lo}, ${hi}]: domain ${t.domain}`);
+    assert.ok(t.domain[0] <= lo && hi <= t.domain[1], `[${lo}, ${hi}] inside ${t.domain}`);
+    assert.ok(t.major.length >= 2 && t.major.every(Number.isFinite) && new Set(t.major).size === t.major.length, `[${lo}, ${hi}]: ticks ${t.major}`);
+  }
+  for (const [lo, hi] of [[5e-324, MAX], [5e-324, 5e-324], [MAX, MAX], [5e-324, 1e-320], [1e307, MAX]]) {
+    const t = logTicks(lo, hi);
+    assert.ok(t.domain[0] > 0 && t.domain[1] < Infinity && t.domain[0] < t.domain[1], `log [${lo}, ${hi}]: domain ${t.domain}`);
+    assert.ok(t.domain[0] <= lo && hi <= t.domain[1], `log [${lo}, ${hi}] inside ${t.domain}`);
+    assert.ok(t.major.concat(t.minor).every((v) => v > 0 && v < Infinity), `log [${lo}, ${hi}]: ticks ${t.major}`);
+  }
+});
+
 ticks('bad ranges are refused with the function name and the values', () => {
   throwsWith(() => linearTicks(1, 0), RangeError, /^linearTicks: .*\[1, 0\]/);
   throwsWith(() => linearTicks(0, Infinity), RangeError, /^linearTicks: .*Infinity/);
@@ -266,6 +285,24 @@ escaping('text in titles, labels, series names and categories is escaped', () =>
   for (const svg of svgs.slice(0, 2)) assert.is(svgElements(svg).find((e) => e.name === 'title')!.text, nasty);
   const line = svgElements(svgs[0]);
   assert.ok(line.some((e) => e.attrs['data-name'] === nasty), 'attributes are escaped too');
+});
+
+escaping('series colours are escaped in every attribute they go into', () => {
+  // Unescaped, the quote ended the attribute and the rest became attributes of its own (or broke the XML).
+  const color = `red" onload="alert('x')" data-x="<&>`;
+  const svgs = [
+    lineChart({ series: [{ name: 'a', x: [1, 2, 3], y: [1, 2, 3], lower: [0, 1, 2], upper: [2, 3, 4], style: 'line+points', color }, { name: 'b', x: [1], y: [2], color }] }),
+    barChart({ categories: ['a', 'b'], series: [{ name: 's', values: [1, 2], color }, { name: 't', values: [2, 1], color }] }),
+    barChart({ style: 'dot', scale: 'log', categories: ['a', 'b'], series: [{ name: 's', values: [1, 2], color }, { name: 't', values: [2, 1], color }] }),
+  ];
+  for (const svg of svgs) {
+    const els = svgElements(svg);
+    assert.not.ok(els.some((e) => 'onload' in e.attrs || 'data-x' in e.attrs), 'no attribute injected');
+    const painted = els.flatMap((e) => [e.attrs.fill, e.attrs.stroke]).filter((v) => v === color);
+    assert.ok(painted.length >= 4, `the colour reads back as given (${painted.length} times)`);
+    assert.ok(svg.includes('="red&quot; onload=&quot;alert(&apos;x&apos;)&quot; data-x=&quot;&lt;&amp;&gt;"'), 'escaped in the text');
+  }
+  throwsWith(() => lineChart({ series: [{ name: 'a', x: [1], y: [1], color: 3 as unknown as string }] }), TypeError, /^lineChart: series 'a' color must be a CSS colour string, got number/);
 });
 
 escaping.run();
@@ -430,6 +467,63 @@ edges('fixed domains clip data and keep only ticks inside', () => {
   assert.equal(inAxis(els, 'axis axis-y', 'tick major').map((e) => Number(e.attrs['data-value'])), [1e-3, 1e-2, 1e-1, 1]);
   assert.equal(inAxis(els, 'axis axis-x', 'tick major').map((e) => Number(e.attrs['data-value'])).slice(0, 1), [0]);
   assert.ok(els.some((e) => e.attrs['clip-path']?.startsWith('url(#mcgrad-clip-')));
+});
+
+/** Every attribute of every element, for a NaN or Infinity search. */
+const attributeText = (els: Element[]) => els.map((e) => Object.values(e.attrs).join(' ')).join(' ');
+
+/** The frame of the plot area, and the points of the series paths and markers, in pixels. */
+function framed(els: Element[]): { frame: [number, number, number, number]; points: [number, number][] } {
+  const f = byClass(els, 'frame')[0].attrs;
+  const frame: [number, number, number, number] = [Number(f.x), Number(f.y), Number(f.x) + Number(f.width), Number(f.y) + Number(f.height)];
+  const points: [number, number][] = [];
+  for (const e of byClass(els, 'series')) for (const m of e.attrs.d.matchAll(/[ML](-?[\d.e+]+),(-?[\d.e+]+)/g)) points.push([Number(m[1]), Number(m[2])]);
+  for (const e of els.filter((el) => el.ancestors.includes('points') && el.name === 'circle')) points.push([Number(e.attrs.cx), Number(e.attrs.cy)]);
+  return { frame, points };
+}
+
+edges('extreme data: no NaN or Infinity anywhere, and every point inside the plot', () => {
+  const MAX = Number.MAX_VALUE;
+  // Before: ±MAX overflowed max − min and whole steps past MAX (NaN paths, an Infinity-wide clip path),
+  // subnormal or equal tiny values gave a zero tick step (NaN), log decades 1e-324 = 0 and 1e309 = ∞ (NaN grid lines).
+  const cases: [string, Parameters<typeof lineChart>[0]][] = [
+    ['1e-300 … 1e300', { series: [{ name: 'a', x: [1, 2, 3], y: [1e-300, 1, 1e300] }] }],
+    ['−1e308 … 1.7e308', { series: [{ name: 'a', x: [1, 2, 3], y: [-1e308, 0, 1.7e308] }] }],
+    ['±MAX on x', { series: [{ name: 'a', x: [-MAX, MAX], y: [1, 2] }] }],
+    ['±MAX on both', { series: [{ name: 'a', x: [-MAX, 0, MAX], y: [MAX, -MAX, MAX], style: 'line+points' }] }],
+    ['equal at 5e-324', { series: [{ name: 'a', x: [5e-324, 5e-324], y: [5e-324, 5e-324], style: 'points' }] }],
+    ['equal at MAX', { series: [{ name: 'a', x: [MAX, MAX], y: [-MAX, -MAX], style: 'points' }] }],
+    ['subnormal range', { series: [{ name: 'a', x: [5e-324, 1e-323, 2e-323], y: [0, 5e-324, 1e-322] }] }],
+    ['1e-120 … 3e-120', { series: [{ name: 'a', x: [1e-120, 2e-120, 3e-120], y: [1, 2, 3] }] }],
+    ['log 5e-324 … MAX', { xScale: 'log', yScale: 'log', series: [{ name: 'a', x: [5e-324, 1, MAX], y: [MAX, 1, 5e-324] }] }],
+    ['log equal at 5e-324', { yScale: 'log', series: [{ name: 'a', x: [1, 2], y: [5e-324, 5e-324] }] }],
+    ['log equal at MAX', { yScale: 'log', series: [{ name: 'a', x: [1, 2], y: [MAX, MAX] }] }],
+    ['infinities mixed in', { series: [{ name: 'a', x: [1, 2, Infinity, 4], y: [Infinity, -MAX, NaN, MAX], lower: [-Infinity, -MAX, 0, 0], upper: [Infinity, MAX, 1, MAX] }] }],
+    ['references at ±1e308', { reference: [{ value: 1e308 }, { value: -1e308, axis: 'x' }], series: [{ name: 'a', x: [1, 2], y: [1, 2] }] }],
+    ['a reference far outside a fixed domain', { yDomain: [0, 1e-300], reference: [{ value: MAX }], series: [{ name: 'a', x: [1, 2], y: [0, 1e-300] }] }],
+  ];
+  for (const [name, options] of cases) {
+    const els = svgElements(lineChart(options));
+    assert.not.ok(/NaN|Infinity/.test(attributeText(els)), `${name}: ${attributeText(els).match(/.{0,60}(NaN|Infinity).{0,20}/)?.[0]}`);
+    const { frame, points } = framed(els);
+    assert.ok(points.length > 0, `${name}: points drawn`);
+    for (const [x, y] of points) {
+      assert.ok(x >= frame[0] - 0.01 && x <= frame[2] + 0.01 && y >= frame[1] - 0.01 && y <= frame[3] + 0.01, `${name}: (${x}, ${y}) inside ${frame}`);
+    }
+  }
+  const bars: [string, Parameters<typeof barChart>[0]][] = [
+    ['bars ±MAX', { categories: ['a', 'b'], values: [-MAX, MAX], lower: [-MAX, 0], upper: [0, MAX] }],
+    ['bars 1e-300 … 1e300', { categories: ['a', 'b'], values: [1e-300, 1e300] }],
+    ['vertical subnormal bars', { orientation: 'vertical', categories: ['a', 'b'], values: [5e-324, 1e-323] }],
+    ['log dots 5e-324 … MAX', { scale: 'log', style: 'dot', categories: ['a', 'b'], values: [5e-324, MAX], lower: [5e-324, 1], upper: [1, MAX] }],
+  ];
+  for (const [name, options] of bars) {
+    const els = svgElements(barChart(options));
+    assert.not.ok(/NaN|Infinity/.test(attributeText(els)), `${name}: ${attributeText(els).match(/.{0,60}(NaN|Infinity).{0,20}/)?.[0]}`);
+    assert.is(byClass(els, 'bar').length + byClass(els, 'dot').length, 2, `${name}: both values drawn`);
+  }
+  // A fixed linear domain too narrow to draw is refused rather than drawn as NaN.
+  throwsWith(() => lineChart({ yDomain: [0, 5e-324], series: [] }), RangeError, /^lineChart: a linear domain must span at least 1e-300, got \[0, 5e-324\]/);
 });
 
 edges.run();
