@@ -95,5 +95,11 @@ export function engineCases(): BenchCase[] {
   const elementwise = grad((y: Tensor) => sum(log(mul(exp(y), we))));
   cases.push({ name: 'sum(log(exp(x) * w)), 1e6 elements', n: 1, run: () => elementwise(xe) });
 
+  // Not in the peers: the generator's own speed (issue: 1e6 uniforms in a few ms).
+  const buffer = new Float64Array(1_000_000);
+  const draws = rng(1);
+  cases.push({ name: 'rng.fillUniform, 1e6 uniforms', n: 1, run: () => draws.fillUniform(buffer) });
+  cases.push({ name: 'rng.fillGumbel, 1e6 Gumbels', n: 1, run: () => draws.fillGumbel(buffer) });
+
   return cases;
 }

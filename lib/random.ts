@@ -97,22 +97,77 @@ export class Rng {
 
   // -------------------------------------------------------------- filling arrays
 
+  /**
+   * Fills `out` with the next out.length values of next(), in order. Every
+   * sampler below draws its uniforms here, then transforms them in place.
+   * For a plain generator the xoshiro state is kept in locals through the
+   * loop (the same outputs as calling next(), several times faster); a
+   * subclass that redefines next() or uint32() (scripted or block designs)
+   * is called instead.
+   */
+  private draw(out: Float64Array): Float64Array {
+    if (this.next !== Rng.prototype.next || this.uint32 !== Rng.prototype.uint32) {
+      for (let i = 0; i < out.length; i++) out[i] = this.next();
+      return out;
+    }
+    let a = this.a, b = this.b, c = this.c, d = this.d;
+    for (let i = 0; i < out.length; i++) {
+      // uint32() twice, as in next(): each output's top 26 bits.
+      const hi = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 6;
+      let t = b << 9;
+      c ^= a; d ^= b; b ^= c; a ^= d; c ^= t;
+      d = rotl(d, 11);
+      const lo = Math.imul(rotl(Math.imul(b, 5), 7), 9) >>> 6;
+      t = b << 9;
+      c ^= a; d ^= b; b ^= c; a ^= d; c ^= t;
+      d = rotl(d, 11);
+      out[i] = (hi * 67108864 + lo + 0.5) / TWO_POW_52;
+    }
+    this.a = a; this.b = b; this.c = c; this.d = d;
+    return out;
+  }
+
   /** Fills `out` with uniforms on (0, 1). */
   fillUniform(out: Float64Array): Float64Array {
-    for (let i = 0; i < out.length; i++) out[i] = this.next();
-    return out;
+    return this.draw(out);
   }
 
   /** Fills `out` with standard normals (Box–Muller: two uniforms give two normals). */
   fillNormal(out: Float64Array): Float64Array {
-    let i = 0;
-    for (; i + 1 < out.length; i += 2) {
-      const r = Math.sqrt(-2 * Math.log(this.next()));
-      const angle = 2 * Math.PI * this.next();
+    const pairs = out.length >> 1;
+    this.draw(out.subarray(0, 2 * pairs));
+    for (let i = 0; i < 2 * pairs; i += 2) {
+      const r = Math.sqrt(-2 * Math.log(out[i]));
+      const angle = 2 * Math.PI * out[i + 1];
       out[i] = r * Math.cos(angle);
       out[i + 1] = r * Math.sin(angle);
     }
-    if (i < out.length) out[i] = Math.sqrt(-2 * Math.log(this.next())) * Math.cos(2 * Math.PI * this.next());
+    if (out.length % 2 === 1) out[out.length - 1] = Math.sqrt(-2 * Math.log(this.next())) * Math.cos(2 * Math.PI * this.next());
+    return out;
+  }
+
+  /** Fills `out` with exponentials of the given rate (default 1): −log(u) / rate. */
+  fillExponential(out: Float64Array, rate = 1): Float64Array {
+    if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`exponential: rate must be positive and finite, got ${rate}`);
+    this.draw(out);
+    for (let i = 0; i < out.length; i++) out[i] = -Math.log(out[i]) / rate;
+    return out;
+  }
+
+  /** Fills `out` with standard Gumbels: −log(−log u). Finite, since u is never 0 or 1. */
+  fillGumbel(out: Float64Array): Float64Array {
+    this.draw(out);
+    for (let i = 0; i < out.length; i++) out[i] = -Math.log(-Math.log(out[i]));
+    return out;
+  }
+
+  /** Fills `out` with standard logistics: log u − log(1 − u). */
+  fillLogistic(out: Float64Array): Float64Array {
+    this.draw(out);
+    for (let i = 0; i < out.length; i++) {
+      const u = out[i];
+      out[i] = Math.log(u) - Math.log1p(-u);
+    }
     return out;
   }
 
@@ -133,29 +188,19 @@ export class Rng {
   /** Exponentials with the given rate (default 1): −log(u) / rate. */
   exponential(shape: Shape, rate = 1): Tensor {
     checkShape('exponential', shape);
-    if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`exponential: rate must be positive and finite, got ${rate}`);
-    const data = new Float64Array(sizeOf(shape));
-    for (let i = 0; i < data.length; i++) data[i] = -Math.log(this.next()) / rate;
-    return new Tensor(data, [...shape]);
+    return new Tensor(this.fillExponential(new Float64Array(sizeOf(shape)), rate), [...shape]);
   }
 
   /** Standard Gumbels: −log(−log u). Finite, since u is never 0 or 1. */
   gumbel(shape: Shape): Tensor {
     checkShape('gumbel', shape);
-    const data = new Float64Array(sizeOf(shape));
-    for (let i = 0; i < data.length; i++) data[i] = -Math.log(-Math.log(this.next()));
-    return new Tensor(data, [...shape]);
+    return new Tensor(this.fillGumbel(new Float64Array(sizeOf(shape))), [...shape]);
   }
 
   /** Standard logistics: log u − log(1 − u). */
   logistic(shape: Shape): Tensor {
     checkShape('logistic', shape);
-    const data = new Float64Array(sizeOf(shape));
-    for (let i = 0; i < data.length; i++) {
-      const u = this.next();
-      data[i] = Math.log(u) - Math.log1p(-u);
-    }
-    return new Tensor(data, [...shape]);
+    return new Tensor(this.fillLogistic(new Float64Array(sizeOf(shape))), [...shape]);
   }
 
   /**
@@ -170,8 +215,8 @@ export class Rng {
     if (!(concentration > 0) || !Number.isFinite(concentration)) {
       throw new RangeError(`weibull: concentration must be positive and finite, got ${concentration}`);
     }
-    const data = new Float64Array(sizeOf(shape));
-    for (let i = 0; i < data.length; i++) data[i] = scale * Math.pow(-Math.log(this.next()), 1 / concentration);
+    const data = this.draw(new Float64Array(sizeOf(shape)));
+    for (let i = 0; i < data.length; i++) data[i] = scale * Math.pow(-Math.log(data[i]), 1 / concentration);
     return new Tensor(data, [...shape]);
   }
 
@@ -204,8 +249,8 @@ export class Rng {
       throw new RangeError(`integers: need integers low < high, got ${low} and ${high}`);
     }
     const span = high - low;
-    const data = new Float64Array(sizeOf(shape));
-    for (let i = 0; i < data.length; i++) data[i] = low + Math.floor(this.next() * span);
+    const data = this.draw(new Float64Array(sizeOf(shape)));
+    for (let i = 0; i < data.length; i++) data[i] = low + Math.floor(data[i] * span);
     return new Tensor(data, [...shape]);
   }
 

@@ -286,6 +286,38 @@ open('a million uniforms lie strictly inside (0, 1) and on the half-step grid', 
   assert.ok(Number.isInteger((1 - u[0]) * 2 ** 52 - 0.5));
 });
 
+open('the samplers draw exactly the stream of next(), in order, and leave the generator where next() would', () => {
+  // The samplers fill arrays with the xoshiro state held in locals; this is
+  // the same stream as calling next() once per value.
+  for (const seed of [0, 7, -123456789, 2 ** 50 + 1]) {
+    for (const len of [0, 1, 2, 5, 1000]) {
+      const fast = rng(seed);
+      const slow = rng(seed);
+      const next = (f: (u: number) => number) => Array.from({ length: len }, () => f(slow.next()));
+      assert.equal(Array.from(fast.fillUniform(new Float64Array(len))), next((u) => u));
+      assert.equal(Array.from(fast.fillGumbel(new Float64Array(len))), next((u) => -Math.log(-Math.log(u))));
+      assert.equal(Array.from(fast.fillLogistic(new Float64Array(len))), next((u) => Math.log(u) - Math.log1p(-u)));
+      assert.equal(Array.from(fast.fillExponential(new Float64Array(len), 4)), next((u) => -Math.log(u) / 4));
+      assert.equal(Array.from(fast.gumbel([len]).data), next((u) => -Math.log(-Math.log(u))));
+      assert.equal(Array.from(fast.integers([len], -2, 5).data), next((u) => -2 + Math.floor(u * 7)));
+      assert.is(fast.next(), slow.next());
+      assert.is(fast.uint32(), slow.uint32());
+    }
+  }
+});
+
+open('a generator that redefines uint32() or next() is honoured by every sampler', () => {
+  const scripted = new (class extends Rng {
+    private k = 0;
+    override next(): number {
+      return ++this.k / 8;
+    }
+  })(1, 2, 3, 4);
+  assert.equal(Array.from(scripted.fillUniform(new Float64Array(3))), [1 / 8, 2 / 8, 3 / 8]);
+  assert.equal(Array.from(scripted.exponential([2]).data), [-Math.log(4 / 8), -Math.log(5 / 8)]);
+  assert.equal(Array.from(new Stuck(0).fillUniform(new Float64Array(2))), [2 ** -53, 2 ** -53]);
+});
+
 open.run();
 
 // ---------------------------------------------------------------- goodness of fit
