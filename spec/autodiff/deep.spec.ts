@@ -1,9 +1,13 @@
 // Deep graphs: the backward pass walks the tape in a loop, not by recursion,
 // so a chain of 100 000 ops differentiates (first and second order) without
 // overflowing the stack, and gives the right value; after grad returns, the
-// tape's nodes are released (a white-box look at `_trace.tape.nodes`: a
-// WeakRef or FinalizationRegistry test would depend on the collector's timing).
+// tape's nodes are released (a white-box look at `_trace.tape.nodes`), and
+// the graph's tensors are garbage: WeakRefs to them are cleared by a forced
+// full collection (the collector exposed through node:v8, after a turn of the
+// event loop so that no WeakRef is held for the current job).
 
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Tensor, scalar, tensor, grad, valueAndGrad, vjp, isRecording, add, mul, square, sin, sum } from '../../index.ts';
@@ -89,6 +93,48 @@ deep('after a second-order grad, both tapes are emptied', () => {
   assert.ok(innerTrace !== null && innerTrace !== undefined);
   // The inner value was recorded on the inner tape (emptied) and on the outer one (emptied).
   for (let r: TraceRef | null = innerTrace; r !== null; r = r.next) assert.is(r.tape.nodes.length, 0);
+});
+
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+
+/** A full collection after the current job: WeakRefs made in it may then be cleared. */
+async function collectGarbage(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  collect();
+}
+
+/** y ← c·y + 0.001, steps times, remembering a WeakRef to every intermediate tensor. */
+function watchedChain(x: Tensor, steps: number, refs: WeakRef<Tensor>[]): Tensor {
+  let y = x;
+  for (let i = 0; i < steps; i++) {
+    y = add(mul(y, c), 0.001);
+    refs.push(new WeakRef(y));
+  }
+  return y;
+}
+
+const alive = (refs: WeakRef<Tensor>[]) => refs.filter((r) => r.deref() !== undefined).length;
+
+deep('after grad returns, the graph tensors are freed by the collector (grad, second order, vjp)', async () => {
+  const first: WeakRef<Tensor>[] = [];
+  const g1 = grad((x: Tensor) => watchedChain(x, 1000, first))(scalar(0.5));
+  const second: WeakRef<Tensor>[] = [];
+  const g2 = grad(grad((x: Tensor) => square(watchedChain(x, 1000, second))))(scalar(0.5));
+  await collectGarbage();
+  assert.is(alive(first), 0, 'first order');
+  assert.is(alive(second), 0, 'second order');
+  assert.ok(Number.isFinite(g1.item()) && Number.isFinite(g2.item()));
+
+  // The check can tell: a held pullback keeps its graph, dropping it frees it.
+  const pulled: WeakRef<Tensor>[] = [];
+  let held: { out: Tensor } | null = vjp((x: Tensor) => watchedChain(x, 1000, pulled), scalar(0.5));
+  await collectGarbage();
+  assert.is(alive(pulled), 1000, 'the pullback holds its graph');
+  assert.ok(held !== null);
+  held = null;
+  await collectGarbage();
+  assert.is(alive(pulled), 0, 'dropped with the pullback');
 });
 
 deep('vjp keeps its tape until the pullback is dropped, and can pull back repeatedly', () => {
