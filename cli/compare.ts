@@ -5,26 +5,63 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { compare, formatComparison, comparisonChart, type EstimatorComparison } from '../estimators/compare.ts';
 import { estimators as allEstimators, estimatorByName } from '../estimators/registry.ts';
-import type { Estimator } from '../estimators/estimator.ts';
+import { estimateGradient, type Estimator } from '../estimators/estimator.ts';
+import { rng } from '../lib/random.ts';
 import type { Problem } from '../lib/problem.ts';
 import type { Tensor } from '../autodiff/index.ts';
 import { runSuite } from './suite.ts';
-import { UsageError, parseFlags, intFlag, readProblem, distOf } from './mcgrad.ts';
+import { UsageError, parseFlags, intFlag, readProblem, distOf, oneLine, checkSamplesFit, SAMPLES, SEED, STEPS } from './mcgrad.ts';
 
-/** The estimators named in a comma-separated list, or all that support the family. */
-export function chooseEstimators(list: string | true | undefined, family: Problem['family']): Estimator[] {
-  if (typeof list !== 'string') return allEstimators.filter((e) => e.families.includes(family));
-  const chosen = list.split(',').map((name) => {
-    try {
-      return estimatorByName(name.trim());
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-  });
-  for (const e of chosen) {
-    if (!e.families.includes(family)) throw new UsageError(`${e.name} does not support the ${family} family (it supports ${e.families.join(', ')})`);
+/**
+ * Why an estimator cannot run on a problem, or undefined if it can. An
+ * estimator refuses with a RangeError (exact and sum-and-sample refuse
+ * supports over lib/exact's enumeration limit), so one call with its fewest
+ * samples finds out before any time is spent; the generator is its own, so
+ * the comparison's samples do not change.
+ */
+export function refusal(estimator: Estimator<any, any>, problem: Problem): string | undefined {
+  const dist = distOf(problem);
+  const r = rng(0);
+  try {
+    const state = estimator.init?.(dist, r.split());
+    estimateGradient(estimator, dist, problem.f, r, { n: Math.max(1, estimator.minSamples), state });
+    return undefined;
+  } catch (error) {
+    if (error instanceof RangeError) return oneLine(error.message);
+    throw error;
   }
-  return chosen;
+}
+
+/** The estimator called `name`, if it supports the problem's family and can run on it; otherwise a usage error. */
+export function runnableEstimator(name: string, problem: Problem): Estimator {
+  let estimator: Estimator;
+  try {
+    estimator = estimatorByName(name);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (!estimator.families.includes(problem.family)) {
+    throw new UsageError(`${estimator.name} does not support the ${problem.family} family (it supports ${estimator.families.join(', ')})`);
+  }
+  const why = refusal(estimator, problem);
+  if (why !== undefined) throw new UsageError(`${estimator.name} cannot run on this problem: ${why}`);
+  return estimator;
+}
+
+/**
+ * The estimators named in a comma-separated list (each must run on the
+ * problem), or all that support its family, leaving out, with one line to
+ * `note`, those that cannot run on it.
+ */
+export function chooseEstimators(list: string | true | undefined, problem: Problem, note: (line: string) => void): Estimator[] {
+  if (typeof list === 'string') return list.split(',').map((name) => runnableEstimator(name.trim(), problem));
+  const applicable = allEstimators.filter((e) => e.families.includes(problem.family));
+  const refusals = applicable.map((e) => refusal(e, problem));
+  const skipped = applicable.filter((_, i) => refusals[i] !== undefined);
+  if (skipped.length > 0) {
+    note(`mcgrad: skipping ${skipped.map((e) => e.name).join(', ')}, which cannot run on this problem: ${refusals.filter((r) => r !== undefined).join('; ')}`);
+  }
+  return applicable.filter((_, i) => refusals[i] === undefined);
 }
 
 /** Compares estimators on one parsed problem. */
@@ -34,21 +71,40 @@ export function compareOn(problem: Problem, chosen: readonly Estimator[], sample
   return compare(chosen, { dist: distOf(problem), f: problem.f, exactGradient }, { samples, seed });
 }
 
+/**
+ * Writes a file, making its directory. A path that cannot be written (a
+ * directory, a file in the way, no permission) is reported like a problem
+ * file that cannot be read: one line, exit code 2.
+ */
 export function writeFile(file: string, text: string): void {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, text);
+  makeDirectory(dirname(file));
+  writing(file, () => writeFileSync(file, text));
 }
 
-export function runCompare(args: readonly string[], print: (line: string) => void): number {
+/** Makes a directory and its parents, if they are not there; a usage error if it cannot. */
+export function makeDirectory(dir: string): void {
+  writing(dir, () => mkdirSync(dir, { recursive: true }));
+}
+
+function writing(path: string, write: () => void): void {
+  try {
+    write();
+  } catch (error) {
+    throw new UsageError(`cannot write '${path}': ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+export function runCompare(args: readonly string[], print: (line: string) => void, note: (line: string) => void): number {
   const flags = parseFlags(args, { problem: 'value', estimators: 'value', samples: 'value', seed: 'value', json: 'flag', svg: 'value', report: 'value', steps: 'value', quiet: 'flag' });
-  const samples = intFlag(flags, 'samples', 20000, 4);
-  const seed = intFlag(flags, 'seed', 0, 0);
+  const samples = intFlag(flags, 'samples', 20000, SAMPLES);
+  const seed = intFlag(flags, 'seed', 0, SEED);
   if (typeof flags.problem !== 'string') {
     if (flags.estimators !== undefined || flags.svg !== undefined) throw new UsageError('--estimators and --svg go with --problem; without a problem the built-in suite runs every applicable estimator');
-    return runSuite({ samples, seed, json: flags.json === true, reportDir: typeof flags.report === 'string' ? flags.report : 'report', steps: intFlag(flags, 'steps', 5000, 100), print, quiet: flags.quiet === true });
+    return runSuite({ samples, seed, json: flags.json === true, reportDir: typeof flags.report === 'string' ? flags.report : 'report', steps: intFlag(flags, 'steps', 5000, STEPS), print, note, quiet: flags.quiet === true });
   }
   const problem = readProblem(flags.problem);
-  const chosen = chooseEstimators(flags.estimators, problem.family);
+  checkSamplesFit(samples, problem);
+  const chosen = chooseEstimators(flags.estimators, problem, note);
   const rows = compareOn(problem, chosen, samples, seed);
   if (flags.json) {
     print(JSON.stringify({ problem: problem.description, samples, seed, estimators: rows }));

@@ -5,18 +5,28 @@
 
 import { readFileSync } from 'node:fs';
 import { parseProblem, ProblemError, type Problem } from '../lib/problem.ts';
-import { estimators, estimatorByName } from '../estimators/registry.ts';
+import { estimators } from '../estimators/registry.ts';
 import { checkUnbiased, type CheckResult } from '../estimators/check.ts';
 import { bernoulli, categorical, normal, subset, spanningTree, type AnyDist } from '../estimators/families.ts';
-import { runCompare } from './compare.ts';
+import type { Tensor } from '../autodiff/index.ts';
+import { runCompare, runnableEstimator } from './compare.ts';
 
 /** A mistake of the user's: printed as one line, exit code 2. */
 export class UsageError extends Error {}
 
 const USAGE = `usage:
   mcgrad check --problem FILE --estimator NAME [--samples N] [--seed S] [--json]
-  mcgrad compare [--problem FILE] [--estimators a,b,c] [--samples N] [--seed S] [--json] [--svg FILE] [--report DIR]
+  mcgrad compare [--problem FILE] [--estimators a,b,c] [--samples N] [--seed S] [--json] [--svg FILE]
+  mcgrad compare [--samples N] [--seed S] [--steps T] [--report DIR] [--json] [--quiet]   (the built-in suite)
   mcgrad list
+  --samples N   samples per estimator, 16 to 10^7 (default 20000); every estimate is kept to measure
+                its variance, so N × the problem's coordinates may be at most 2^27 (1 GiB)
+  --seed S      0 to 2^53 − 1 (default 0)
+  --steps T     training steps on the toy problem, 100 to 10^6 (default 5000)
+compare without --estimators skips the estimators that cannot run on the problem (exact and
+sum-and-sample enumerate at most 2^22 outcomes) and says so on stderr; naming one is an error.
+exit codes: 0 done; 2 a mistake in the input (flags, the problem file, a problem the estimator
+refuses) or a file that cannot be read or written, reported in one line.
 estimators: ${estimators.map((e) => e.name).join(', ')}`;
 
 export interface Flags {
@@ -29,7 +39,10 @@ export function parseFlags(args: readonly string[], known: Record<string, 'value
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}'`);
-    const [name, inline] = arg.slice(2).split('=', 2);
+    // --name=value splits at the first '=' only: the value may contain more.
+    const equals = arg.indexOf('=');
+    const name = equals < 0 ? arg.slice(2) : arg.slice(2, equals);
+    const inline = equals < 0 ? undefined : arg.slice(equals + 1);
     const kind = known[name];
     if (kind === undefined) throw new UsageError(`unknown option --${name}`);
     if (kind === 'flag') {
@@ -43,14 +56,46 @@ export function parseFlags(args: readonly string[], known: Record<string, 'value
   return flags;
 }
 
-export function intFlag(flags: Flags, name: string, fallback: number, min: number): number {
+/** The values an integer flag may take, as the usage text states them. */
+export interface IntRange {
+  min: number;
+  max: number;
+}
+
+/** Two calls of 8 samples, what checkUnbiased needs for a leave-one-out estimator, to 10^7. */
+export const SAMPLES: IntRange = { min: 16, max: 1e7 };
+/** Every seed lib/random's rng accepts, but not negative ones. */
+export const SEED: IntRange = { min: 0, max: Number.MAX_SAFE_INTEGER };
+/** Training steps on the toy problem: 10^6 take one to two minutes per estimator. */
+export const STEPS: IntRange = { min: 100, max: 1e6 };
+
+// A decimal number, exponent allowed (1e6); not '' or ' ', which Number() reads as 0, nor hex.
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+export function intFlag(flags: Flags, name: string, fallback: number, range: IntRange): number {
   const raw = flags[name];
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (typeof raw !== 'string' || !Number.isInteger(value) || value < min) {
-    throw new UsageError(`--${name} must be an integer ≥ ${min}, got '${String(raw)}'`);
+  if (typeof raw !== 'string' || !DECIMAL.test(raw) || !Number.isInteger(value) || value < range.min || value > range.max) {
+    throw new UsageError(`--${name} must be an integer from ${range.min} to ${range.max}, got '${String(raw)}'`);
   }
   return value;
+}
+
+/** Estimates kept at once: one double per coordinate per sample, 1 GiB. */
+export const MAX_KEPT_ESTIMATES = 2 ** 27;
+
+/** Refuses a sample count whose estimates would not fit in memory (collectEstimates keeps them all). */
+export function checkSamplesFit(samples: number, problem: Problem): void {
+  const params: Record<string, Tensor> = { ...problem.params };
+  const coordinates = Object.values(params).reduce((acc, p) => acc + p.size, 0);
+  const kept = samples * coordinates;
+  if (kept > MAX_KEPT_ESTIMATES) {
+    throw new UsageError(
+      `--samples ${samples} × ${coordinates} coordinates = ${kept} estimates to keep, over the limit of 2^27 = ${MAX_KEPT_ESTIMATES} (1 GiB); ` +
+        `use --samples ${Math.floor(MAX_KEPT_ESTIMATES / coordinates)} or fewer`,
+    );
+  }
 }
 
 /** Reads and parses a problem file; every failure becomes a one-line usage error. */
@@ -108,20 +153,13 @@ function check(args: readonly string[], print: (line: string) => void): number {
   const flags = parseFlags(args, { problem: 'value', estimator: 'value', samples: 'value', seed: 'value', json: 'flag' });
   if (typeof flags.problem !== 'string') throw new UsageError('check needs --problem FILE');
   if (typeof flags.estimator !== 'string') throw new UsageError('check needs --estimator NAME');
+  const samples = intFlag(flags, 'samples', 20000, SAMPLES);
+  const seed = intFlag(flags, 'seed', 0, SEED);
   const problem = readProblem(flags.problem);
-  let estimator;
-  try {
-    estimator = estimatorByName(flags.estimator);
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-  if (!estimator.families.includes(problem.family)) {
-    throw new UsageError(`${estimator.name} does not support the ${problem.family} family (it supports ${estimator.families.join(', ')})`);
-  }
+  checkSamplesFit(samples, problem);
+  const estimator = runnableEstimator(flags.estimator, problem);
   if (problem.exact === undefined) throw new UsageError(`the exact gradient of this ${problem.family} problem is not available`);
-  const samples = intFlag(flags, 'samples', 20000, 2);
-  const seed = intFlag(flags, 'seed', 0, 0);
-  const result = checkUnbiased(estimator, { dist: distOf(problem), f: problem.f, exactGradient: problem.exact.gradient() as unknown as Record<string, import('../autodiff/index.ts').Tensor> }, { samples, seed, time: true });
+  const result = checkUnbiased(estimator, { dist: distOf(problem), f: problem.f, exactGradient: problem.exact.gradient() as unknown as Record<string, Tensor> }, { samples, seed, time: true });
   if (flags.json) {
     print(
       JSON.stringify({
@@ -153,7 +191,7 @@ export function main(argv: readonly string[], print: (line: string) => void = co
       case 'check':
         return check(rest, print);
       case 'compare':
-        return runCompare(rest, print);
+        return runCompare(rest, print, printError);
       case 'list':
         for (const e of estimators) print(`${e.name.padEnd(20)} ${e.unbiased ? 'unbiased' : 'biased  '}  ${e.families.join(', ').padEnd(34)} ${e.description}`);
         return 0;
@@ -167,12 +205,27 @@ export function main(argv: readonly string[], print: (line: string) => void = co
         throw new UsageError(`unknown command '${command}'`);
     }
   } catch (error) {
-    if (error instanceof UsageError) {
-      printError(`mcgrad: ${error.message}`);
-      return 2;
-    }
-    throw error;
+    return reportFailure(error, printError);
   }
+}
+
+/**
+ * What main does with an error: a UsageError, or a RangeError (how the
+ * library refuses a bad value: a seed rng rejects, a problem too large to
+ * enumerate), is printed as one line and gives exit code 2. Anything else
+ * is a bug and is rethrown with its stack.
+ */
+export function reportFailure(error: unknown, printError: (line: string) => void): number {
+  if (error instanceof UsageError || error instanceof RangeError) {
+    printError(`mcgrad: ${oneLine(error.message)}`);
+    return 2;
+  }
+  throw error;
+}
+
+/** Error messages are one line on the terminal, even one the library wraps. */
+export function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, ' ');
 }
 
 // Run when executed directly (not when imported by a test).

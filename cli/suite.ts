@@ -5,7 +5,8 @@
 
 import { parseProblem, type Problem } from '../lib/problem.ts';
 import { trainToy, type TrainingCurve } from '../estimators/training.ts';
-import { compareOn, chooseEstimators, writeFile } from './compare.ts';
+import { compareOn, chooseEstimators, writeFile, makeDirectory } from './compare.ts';
+import { checkSamplesFit } from './mcgrad.ts';
 import { trainingCharts, reportPage } from './figures.ts';
 import { formatComparison, comparisonChart, type EstimatorComparison } from '../estimators/compare.ts';
 
@@ -57,6 +58,8 @@ export interface SuiteOptions {
   steps: number;
   quiet: boolean;
   print: (line: string) => void;
+  /** Where a skipped estimator is reported (stderr), even with quiet. */
+  note: (line: string) => void;
 }
 
 /** Runs the suite, prints one table per problem, writes the report; returns the exit code. */
@@ -64,10 +67,13 @@ export function runSuite(options: SuiteOptions): number {
   const progress = (line: string) => {
     if (!options.quiet) process.stderr.write(`${line}\n`);
   };
+  const problems = SUITE.map(({ name, json }) => ({ name, problem: parseProblem(json) }));
+  // Checked before the first problem runs, so that a refusal costs no time.
+  for (const { problem } of problems) checkSamplesFit(options.samples, problem);
+  makeDirectory(options.reportDir);
   const results: { name: string; problem: Problem; rows: EstimatorComparison[] }[] = [];
-  for (const { name, json } of SUITE) {
-    const problem = parseProblem(json);
-    const chosen = chooseEstimators(undefined, problem.family);
+  for (const { name, problem } of problems) {
+    const chosen = chooseEstimators(undefined, problem, options.note);
     progress(`[${results.length + 1}/${SUITE.length + 1}] ${name}: ${chosen.length} estimators × ${options.samples} samples`);
     const rows = compareOn(problem, chosen, options.samples, options.seed);
     results.push({ name, problem, rows });

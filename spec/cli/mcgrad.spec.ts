@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { main } from '../../cli/mcgrad.ts';
+import { main, parseFlags, reportFailure } from '../../cli/mcgrad.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mcgrad-cli-'));
 function problemFile(name: string, content: unknown): string {
@@ -56,7 +56,7 @@ check('mistakes give one line and exit code 2', () => {
     [['check', '--problem', categorical, '--estimator', 'nope'], /^mcgrad: unknown estimator 'nope'; choose one of: reinforce, /],
     [['check', '--problem', normal, '--estimator', 'rebar'], /^mcgrad: rebar does not support the normal family \(it supports bernoulli, categorical\)$/],
     [['check', '--problem', categorical], /^mcgrad: check needs --estimator NAME$/],
-    [['check', '--problem', categorical, '--estimator', 'rebar', '--samples', 'many'], /^mcgrad: --samples must be an integer ≥ 2, got 'many'$/],
+    [['check', '--problem', categorical, '--estimator', 'rebar', '--samples', 'many'], /^mcgrad: --samples must be an integer from 16 to 10000000, got 'many'$/],
     [['check', '--bogus'], /^mcgrad: unknown option --bogus$/],
     [['frobnicate'], /^mcgrad: unknown command 'frobnicate'$/],
   ];
@@ -125,3 +125,103 @@ structured('structured estimators and families do not mix with the others', () =
 });
 
 structured.run();
+
+// ---------------------------------------------------------------- robustness: bad input never shows a stack trace
+
+const robust = suite('cli: bad input is one line and exit code 2');
+
+/** Exit code 2, nothing else on stderr, one line, no stack frame. */
+function assertUsageError(args: string[], pattern: RegExp): void {
+  const { code, err } = run(args);
+  const label = args.join(' ');
+  assert.is(code, 2, label);
+  assert.is(err.length, 1, label);
+  assert.ok(!err[0].includes('\n'), `one line: ${label}`);
+  assert.not.match(err[0], /\bat .*\.ts:\d+/, label);
+  assert.match(err[0], pattern, label);
+}
+
+const bernoullis23 = problemFile('b23.json', { family: 'bernoulli', logits: Array.from({ length: 23 }, (_, j) => 0.1 * (j - 11)), f: { kind: 'quadratic', target: Array(23).fill(0.5) } });
+const categorical2000 = problemFile('cat2000.json', { family: 'categorical', logits: Array(2000).fill(0), f: { kind: 'quadratic', target: Array(2000).fill(0) } });
+
+robust('integer flags have a range, and the error names the flag, the value and the range', () => {
+  const cases: [string[], RegExp][] = [
+    [['check', '--problem', normal, '--estimator', 'pathwise', '--samples', '1e12'], /^mcgrad: --samples must be an integer from 16 to 10000000, got '1e12'$/],
+    [['compare', '--problem', normal, '--estimators', 'pathwise', '--samples', '1e12'], /^mcgrad: --samples must be an integer from 16 to 10000000, got '1e12'$/],
+    // checkUnbiased needs two calls of 8 samples for leave-one-out estimators
+    [['compare', '--problem', categorical, '--estimators', 'reinforce-rloo', '--samples', '8'], /^mcgrad: --samples must be an integer from 16 to 10000000, got '8'$/],
+    [['check', '--problem', normal, '--estimator', 'pathwise', '--samples', '16', '--seed', '99999999999999999999'], /^mcgrad: --seed must be an integer from 0 to 9007199254740991, got '99999999999999999999'$/],
+    [['compare', '--problem', normal, '--estimators', 'pathwise', '--samples', '16', '--seed', '-1'], /^mcgrad: --seed must be an integer from 0 to 9007199254740991, got '-1'$/],
+    // Number('') is 0: an empty value must not pass as seed 0
+    [['check', '--problem', normal, '--estimator', 'pathwise', '--samples', '16', '--seed='], /^mcgrad: --seed must be an integer from 0 to 9007199254740991, got ''$/],
+    [['compare', '--samples', '16', '--steps', '1e9'], /^mcgrad: --steps must be an integer from 100 to 1000000, got '1e9'$/],
+    // every estimate is kept: 10^7 samples × 2000 coordinates would be 160 GB
+    [['check', '--problem', categorical2000, '--estimator', 'reinforce', '--samples', '1e7'], /^mcgrad: --samples 10000000 × 2000 coordinates = 20000000000 estimates to keep, over the limit of 2\^27 = 134217728 \(1 GiB\); use --samples 67108 or fewer$/],
+    [['compare', '--problem', categorical2000, '--estimators', 'reinforce', '--samples', '1e7'], /^mcgrad: --samples 10000000 × 2000 coordinates .* use --samples 67108 or fewer$/],
+  ];
+  for (const [args, pattern] of cases) assertUsageError(args, pattern);
+});
+
+robust('in-range integers are accepted, in exponent notation too', () => {
+  const { code, out } = run(['check', '--problem', normal, '--estimator', 'pathwise', '--samples', '1.6e1', '--seed', '9007199254740991', '--json']);
+  assert.is(code, 0);
+  const result = JSON.parse(out[0]);
+  assert.is(result.samples, 16);
+  assert.is(result.seed, 9007199254740991);
+});
+
+robust('compare skips, in one stderr line, the estimators that cannot run on 23 Bernoullis', () => {
+  const { code, out, err } = run(['compare', '--problem', bernoullis23, '--samples', '16', '--json']);
+  assert.is(code, 0);
+  assert.is(err.length, 1);
+  assert.ok(!err[0].includes('\n'), 'one line');
+  assert.match(err[0], /^mcgrad: skipping exact, sum-and-sample, which cannot run on this problem: exact: the bernoulli support of event shape \[23\] has 2\^23 outcomes, .*; sumAndSample: /);
+  const names = JSON.parse(out[0]).estimators.map((r: { estimator: string }) => r.estimator);
+  assert.ok(names.includes('reinforce') && names.includes('rao-blackwell'), names.join(','));
+  assert.ok(!names.includes('exact') && !names.includes('sum-and-sample'), names.join(','));
+});
+
+robust('an estimator asked for by name that refuses the problem is a usage error', () => {
+  assertUsageError(['check', '--problem', bernoullis23, '--estimator', 'exact', '--samples', '16'], /^mcgrad: exact cannot run on this problem: exact: the bernoulli support of event shape \[23\] has 2\^23 outcomes, too many to enumerate/);
+  assertUsageError(['check', '--problem', bernoullis23, '--estimator', 'sum-and-sample', '--samples', '16'], /^mcgrad: sum-and-sample cannot run on this problem: sumAndSample: the bernoulli support of event shape \[23\] is too large/);
+  // refused before reinforce spends any time
+  assertUsageError(['compare', '--problem', bernoullis23, '--estimators', 'reinforce,exact', '--samples', '16'], /^mcgrad: exact cannot run on this problem: exact: /);
+});
+
+robust('a real process: an estimator refusing the problem gives exit code 2 and no stack trace', () => {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'cli/mcgrad.ts', 'check', '--problem', bernoullis23, '--estimator', 'exact', '--samples', '16'], { encoding: 'utf8' });
+  assert.is(result.status, 2);
+  assert.is(result.stdout, '');
+  assert.is(result.stderr.trim().split('\n').length, 1);
+  assert.not.match(result.stderr, /at .*\.ts:\d+/);
+});
+
+robust('any RangeError from the library is one line and exit code 2; other errors are not hidden', () => {
+  const err: string[] = [];
+  assert.is(reportFailure(new RangeError('rng: seed must be an integer\nwith |seed| ≤ 2^53 − 1, got 0.5'), (l) => err.push(l)), 2);
+  assert.equal(err, ['mcgrad: rng: seed must be an integer with |seed| ≤ 2^53 − 1, got 0.5']);
+  const bug = new TypeError('x is not a function');
+  assert.throws(() => reportFailure(bug, () => {}), (e: unknown) => e === bug);
+});
+
+robust('--svg naming a directory is one line and exit code 2, as an unreadable problem file is', () => {
+  assertUsageError(['compare', '--problem', categorical, '--estimators', 'reinforce', '--samples', '16', '--svg', dir], /^mcgrad: cannot write '.*mcgrad-cli-[^']*': EISDIR$/);
+  assertUsageError(['compare', '--problem', categorical, '--estimators', 'reinforce', '--samples', '16', '--svg', join(categorical, 'chart.svg')], /^mcgrad: cannot write '.*cat\.json': (ENOTDIR|EEXIST)$/);
+});
+
+robust('--report naming a file is refused before the suite runs', () => {
+  const { code, out, err } = run(['compare', '--report', categorical, '--samples', '16', '--quiet']);
+  assert.is(code, 2);
+  assert.equal(out, []);
+  assert.equal(err.length, 1);
+  assert.match(err[0], /^mcgrad: cannot write '.*cat\.json': (ENOTDIR|EEXIST)$/);
+});
+
+robust('--name=value splits at the first = only', () => {
+  assert.equal(parseFlags(['--problem=a=b', '--json'], { problem: 'value', json: 'flag' }), { problem: 'a=b', json: true });
+  const withEquals = problemFile('loc=0.5.json', { family: 'normal', loc: [0.5], scale: [1.0], f: { kind: 'quadratic', target: [2.0] } });
+  const { code, err } = run(['check', `--problem=${withEquals}`, '--estimator', 'pathwise', '--samples', '16']);
+  assert.is(code, 0, err.join('\n'));
+});
+
+robust.run();
