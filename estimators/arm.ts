@@ -263,6 +263,9 @@ function pseudoActions(theta: Tensor, pi: Tensor): Tensor {
   return new Tensor(out, [n, K, K, ...shape.slice(1)]);
 }
 
+/** The most numbers ARSM's pseudo-actions may take (2²⁷ doubles, 1 GiB). */
+const MAX_PSEUDO_ACTIONS = 2 ** 27;
+
 /**
  * ARSM (augment-REINFORCE-swap-merge).
  *   ∇φ_c E[f(z)] = E_π[ Σ_j (f(z^{c⇌j}) − (1/K) Σ_m f(z^{m⇌j})) (1/K − π_j) ]
@@ -287,6 +290,13 @@ export function arsm(dist: Dist, f: SampleFunction, rng: Rng, options: ArmOption
   const shape = [n, ...event];
   const K = shape[shape.length - 1];
   const rows = shape.slice(1, -1).reduce((a, d) => a * d, 1);
+  const size = n * K * K * rows * K; // the pseudo-actions [n, K, K, ...E]
+  if (size > MAX_PSEUDO_ACTIONS) {
+    throw new RangeError(
+      `${name}: n·K² pseudo-actions of ${rows * K} numbers each make ${size} numbers (n = ${n}, K = ${K}), ` +
+        `over the limit of 2^27; use fewer samples, or 'ar' (one evaluation of f per sample)`,
+    );
+  }
   const pi = noiseFor(name, options, shape, () => dirichlet(rng, shape), checkSimplex(name, K));
   const swapped = pseudoActions(theta, pi); // [n, K, K, ...E]
   const F = reshape(evaluate(name, f, reshape(swapped, [n * K * K, ...event]), n * K * K), [n, K, K]); // F[s, c, j] = f(z^{c⇌j})

@@ -30,7 +30,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fc from 'fast-check';
 import {
-  Tensor, tensor, rng, ScriptedRng, add, sub, mul, div, neg, log, square, onesLike, sigmoid, abs, greater, argmax, oneHot,
+  Tensor, tensor, zeros, rng, ScriptedRng, add, sub, mul, div, neg, log, square, onesLike, sigmoid, abs, greater, argmax, oneHot,
   concat, slice, reshape, sum, mean, stopGradient, valueAndGrad, unitRule, productRule, quadratureMoments,
   bernoulli, categorical, normal, estimateGradient, checkUnbiased, normalQuantile, exactGradient,
   bernoulliTableGradient, tableFunction, quadraticFunction,
@@ -617,6 +617,10 @@ plumbing('errors', () => {
   assert.throws(() => ar(cat, tableFunction('categorical', [0, 1, 2]), rng(0), { n: 1, noise: tensor([[0.5, 0.5, 0.5]]) }), (e: Error) => /^ar: each row of options.noise must sum to 1/.test(e.message));
   assert.throws(() => ar(cat, tableFunction('categorical', [0, 1, 2]), rng(0), { n: 1, noise: tensor([[1, 0, 0]]) }), (e: Error) => /^ar: options.noise must be a Dirichlet sample with positive entries, got 0/.test(e.message));
   assert.throws(() => arm(bernoulli(tensor([0])), (x: Tensor) => x, rng(0), { n: 3 }), (e: Error) => /^arm: f must map samples/.test(e.message));
+  // n·K²·|E| pseudo-actions: K = 5000 would need 1.25e11 numbers; refused before any allocation, naming itself.
+  const wide = categorical(zeros([5000]));
+  assert.throws(() => arsm(wide, quadraticFunction(new Array(5000).fill(0)), rng(0)), (e: Error) => e instanceof RangeError && /^arsm: n·K² pseudo-actions of 5000 numbers each make 125000000000 numbers \(n = 1, K = 5000\), over the limit of 2\^27; use fewer samples, or 'ar'/.test(e.message));
+  assert.throws(() => arsm(categorical(zeros([64])), quadraticFunction(new Array(64).fill(0)), rng(0), { n: 600 }), (e: Error) => /^arsm: .* \(n = 600, K = 64\)/.test(e.message));
 });
 
 plumbing.run();
