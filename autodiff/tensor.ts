@@ -115,7 +115,8 @@ export function normalizeAxis(op: string, axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
 
-function checkShape(op: string, shape: Shape): void {
+/** Throws unless every dimension is a non-negative integer, naming the op and the shape. */
+export function checkShape(op: string, shape: Shape): void {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
       throw new RangeError(`${op}: invalid shape ${formatShape(shape)}; dimensions must be non-negative integers`);
@@ -214,6 +215,7 @@ export function zeros(shape: Shape): Tensor {
 }
 
 export function ones(shape: Shape): Tensor {
+  checkShape('ones', shape); // before full, so the message names ones
   return full(shape, 1);
 }
 
@@ -229,6 +231,8 @@ export function onesLike(x: Tensor): Tensor {
 export function arange(startOrStop: number, stop?: number, step = 1): Tensor {
   const start = stop === undefined ? 0 : startOrStop;
   const end = stop === undefined ? startOrStop : stop;
+  // A NaN bound made a tensor of shape [NaN]; an infinite one, V8's bare "Invalid typed array length".
+  if (!Number.isFinite(start) || !Number.isFinite(end)) throw new RangeError(`arange: start and stop must be finite, got ${start} and ${end}`);
   if (step === 0 || !Number.isFinite(step)) throw new RangeError(`arange: step must be finite and non-zero, got ${step}`);
   const n = Math.max(0, Math.ceil((end - start) / step));
   const data = new Float64Array(n);
@@ -261,8 +265,13 @@ const SMALL = 64;
 let slab = new ArrayBuffer(SLAB_DOUBLES * 8);
 let slabUsed = 0;
 
-/** A zeroed Float64Array of length n. */
+/** A zeroed Float64Array of length n, a non-negative safe integer. */
 export function alloc(n: number): Float64Array {
+  // One test on the hot path: (n >>> 0) === n exactly for the integers 0 … 2^32 − 1.
+  // A NaN, negative or fractional n would corrupt the slab: slabUsed = NaN
+  // hands every later small tensor offset 0 (they would share memory), a
+  // fractional one misaligns the next view.
+  if ((n >>> 0) !== n) checkLength(n);
   if (n > SMALL) return new Float64Array(n);
   if (slabUsed + n > SLAB_DOUBLES) {
     slab = new ArrayBuffer(SLAB_DOUBLES * 8);
@@ -271,4 +280,10 @@ export function alloc(n: number): Float64Array {
   const out = new Float64Array(slab, slabUsed * 8, n);
   slabUsed += n;
   return out;
+}
+
+/** Lets a safe integer of 2^32 or more through (to new Float64Array); throws for anything else. */
+function checkLength(n: number): void {
+  if (typeof n !== 'number') throw new TypeError(`alloc: length must be a number, got ${typeof n}`);
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`alloc: length must be a non-negative integer, got ${n}`);
 }

@@ -3,7 +3,7 @@
 // op's adjoint (slice ↔ pad, gather ↔ scatterAdd, broadcastTo ↔ sumToShape),
 // so derivatives of any order follow.
 
-import { Tensor, alloc, broadcastShapes, formatShape, normalizeAxis, shapesEqual, sizeOf, type Shape } from '../tensor.ts';
+import { Tensor, alloc, broadcastShapes, checkShape, formatShape, normalizeAxis, shapesEqual, sizeOf, type Shape } from '../tensor.ts';
 import { isRecording, record } from '../tape.ts';
 import { checkTensor, broadcastCopy } from './define.ts';
 import { sum } from './reduce.ts';
@@ -26,7 +26,9 @@ function resolveShape(x: Tensor, shape: Shape): number[] {
   let known = 1;
   for (let i = 0; i < shape.length; i++) {
     if (i === free) continue;
-    if (!Number.isInteger(shape[i]) || shape[i] < 0) throw new RangeError(`reshape: invalid shape ${formatShape(shape)}`);
+    if (!Number.isInteger(shape[i]) || shape[i] < 0) {
+      throw new RangeError(`reshape: invalid shape ${formatShape(shape)}; dimensions must be non-negative integers, or one −1 to infer`);
+    }
     known *= shape[i];
   }
   const out = [...shape];
@@ -64,6 +66,8 @@ export function squeeze(x: Tensor, axis?: number): Tensor {
 /** Broadcasts `x` to `shape` by NumPy's rules. Its VJP is sumToShape. */
 export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   checkTensor('broadcastTo', x);
+  // Checked here: broadcastShapes takes any dimension against a 1, so [2.5] or [-1] would reach alloc.
+  checkShape('broadcastTo', shape);
   if (shapesEqual(x.shape, shape)) return x;
   const result = broadcastShapes('broadcastTo', x.shape, shape);
   if (!shapesEqual(result, shape)) {
@@ -258,6 +262,11 @@ export function scatterAdd(g: Tensor, index: Tensor, axis: number, n: number): T
   checkTensor('scatterAdd', g);
   checkTensor('scatterAdd', index, 'index');
   const k = normalizeAxis('scatterAdd', axis, g.rank);
+  if (!Number.isInteger(n) || n < 0) {
+    const shape = [...g.shape];
+    shape[k] = n;
+    throw new RangeError(`scatterAdd: n must be a non-negative integer, got ${n} (output shape ${formatShape(shape)})`);
+  }
   if (!shapesEqual(g.shape, index.shape)) {
     throw new RangeError(`scatterAdd: values ${formatShape(g.shape)} and index ${formatShape(index.shape)} must have the same shape`);
   }

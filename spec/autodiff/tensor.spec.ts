@@ -1,7 +1,8 @@
 // autodiff/tensor.ts: the Tensor (row-major Float64Array and a shape;
 // scalars are []) and its constructors: tensor, scalar, zeros, ones, full,
 // zerosLike, onesLike, arange, eye; nested-array shape inference and the
-// ragged-array error; toArray and item; shape helpers.
+// ragged-array error; toArray and item; shape helpers; alloc, the slab
+// allocator under every op, and its length check.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,6 +10,7 @@ import * as fc from 'fast-check';
 import {
   Tensor, tensor, scalar, zeros, ones, full, zerosLike, onesLike, arange, eye, sizeOf, formatShape, broadcastShapes, type NestedArray,
 } from '../../index.ts';
+import { alloc } from '../../autodiff/tensor.ts';
 import { SEED, shapeArb, sizeOfShape } from './helpers.ts';
 
 const fails = (f: () => unknown, kind: ErrorConstructor, message: string | RegExp): void => {
@@ -87,6 +89,15 @@ constructors('bad values and shapes: TypeError for kinds, RangeError for values'
   fails(() => full([-1], 0), RangeError, /^full: invalid shape \[-1\]/);
   fails(() => scalar('1' as unknown as number), TypeError, 'scalar: expected a number, got string');
   fails(() => eye(-2), RangeError, /^eye: invalid shape \[-2\]/);
+  // NaN, fractional and negative dimensions, each message naming the constructor and the shape.
+  fails(() => zeros([2, NaN]), RangeError, 'zeros: invalid shape [2,NaN]; dimensions must be non-negative integers');
+  fails(() => ones([NaN]), RangeError, 'ones: invalid shape [NaN]; dimensions must be non-negative integers');
+  fails(() => ones([0.5, 2]), RangeError, 'ones: invalid shape [0.5,2]; dimensions must be non-negative integers');
+  fails(() => full([3, -2], 7), RangeError, 'full: invalid shape [3,-2]; dimensions must be non-negative integers');
+  fails(() => full([Infinity], 7), RangeError, 'full: invalid shape [Infinity]; dimensions must be non-negative integers');
+  fails(() => tensor([], [NaN]), RangeError, 'tensor: invalid shape [NaN]; dimensions must be non-negative integers');
+  fails(() => eye(NaN), RangeError, 'eye: invalid shape [NaN]; dimensions must be non-negative integers');
+  fails(() => eye(1.5), RangeError, 'eye: invalid shape [1.5]; dimensions must be non-negative integers');
 });
 
 constructors('scalar, zeros, ones, full, zerosLike, onesLike', () => {
@@ -119,6 +130,11 @@ constructors('arange: stop only, start and stop, a fractional or negative step',
   assert.equal(arange(0).toArray(), []);
   fails(() => arange(0, 5, 0), RangeError, 'arange: step must be finite and non-zero, got 0');
   fails(() => arange(0, 5, NaN), RangeError, /^arange: step must be finite and non-zero, got NaN/);
+  // A NaN bound gave a tensor of shape [NaN]; an infinite one, V8's "Invalid typed array length: Infinity".
+  fails(() => arange(NaN), RangeError, 'arange: start and stop must be finite, got 0 and NaN');
+  fails(() => arange(NaN, 3), RangeError, 'arange: start and stop must be finite, got NaN and 3');
+  fails(() => arange(Infinity), RangeError, 'arange: start and stop must be finite, got 0 and Infinity');
+  fails(() => arange(-Infinity, 0, 1), RangeError, 'arange: start and stop must be finite, got -Infinity and 0');
 });
 
 constructors('eye', () => {
@@ -158,5 +174,46 @@ access('a Tensor built directly is on no tape', () => {
   assert.is(t._trace, null);
 });
 
+const allocation = suite('tensor: alloc, the slab allocator');
+
+/** Small buffers from alloc, each filled with its own value, then all read back: any shared memory shows. */
+function assertIndependent(count: number): void {
+  const buffers: Float64Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const b = alloc(1 + (i % 9)); // 1 … 9 doubles: all from the slab, crossing slab boundaries
+    assert.ok(b.every((v) => v === 0), `buffer ${i} starts zeroed`);
+    b.fill(i + 1);
+    buffers.push(b);
+  }
+  buffers.forEach((b, i) => assert.ok(b.every((v) => v === i + 1), `buffer ${i} was overwritten by a later one: [${Array.from(b)}]`));
+}
+
+allocation('alloc gives zeroed buffers of the length asked, small ones from the slab, independent of each other', () => {
+  assert.is(alloc(0).length, 0);
+  assert.is(alloc(5).length, 5);
+  assert.is(alloc(64).length, 64);
+  assert.is(alloc(65).length, 65);
+  assert.is(alloc(-0).length, 0);
+  assertIndependent(400);
+});
+
+allocation('alloc rejects a NaN, negative, fractional or non-number length, and the slab stays sound after it', () => {
+  // Before the check, alloc(NaN) made the slab's offset NaN, so every later
+  // small buffer was a view at offset 0 and they all shared memory;
+  // alloc(2.5) advanced it by half a double and the next view threw
+  // "start offset of Float64Array should be a multiple of 8".
+  fails(() => alloc(NaN), RangeError, 'alloc: length must be a non-negative integer, got NaN');
+  assertIndependent(300);
+  fails(() => alloc(2.5), RangeError, 'alloc: length must be a non-negative integer, got 2.5');
+  assertIndependent(300);
+  fails(() => alloc(-1), RangeError, 'alloc: length must be a non-negative integer, got -1');
+  fails(() => alloc(-(2 ** 40)), RangeError, 'alloc: length must be a non-negative integer, got -1099511627776');
+  fails(() => alloc(Infinity), RangeError, 'alloc: length must be a non-negative integer, got Infinity');
+  fails(() => alloc(2 ** 53), RangeError, 'alloc: length must be a non-negative integer, got 9007199254740992');
+  fails(() => alloc('3' as unknown as number), TypeError, 'alloc: length must be a number, got string');
+  assertIndependent(300);
+});
+
 constructors.run();
 access.run();
+allocation.run();

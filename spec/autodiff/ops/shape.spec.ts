@@ -10,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fc from 'fast-check';
 import {
-  Tensor, tensor, grad, sum, mul, square,
+  Tensor, tensor, grad, sum, mul, add, square,
   reshape, expandDims, squeeze, broadcastTo, sumToShape, slice, pad, concat, stack, gather, scatterAdd, take, oneHot,
 } from '../../../index.ts';
 import { checkGrads } from '../../harness/checkGrads.ts';
@@ -358,6 +358,39 @@ forward('errors name the op and show the shapes or values', () => {
   fails(() => expandDims(x, 3), RangeError, /^expandDims: axis 3 is out of range for a tensor of rank 3/);
   fails(() => sumToShape(x, [4]), RangeError, /^sumToShape: \[2,3\] is not a broadcast of \[4\]/);
   fails(() => gather(x, [0] as unknown as Tensor, 0), TypeError, /^gather: index must be a Tensor, got an array/);
+});
+
+forward('a NaN, fractional or negative size is refused by the op, and later tensors keep their own memory', () => {
+  const exactly = (f: () => unknown, message: string): void => {
+    assert.throws(f, (e: unknown) => e instanceof RangeError && e.message === message, message);
+  };
+  const x = tensor([[1, 2, 3], [4, 5, 6]]);
+  const g = tensor([1, 2]);
+  const index = tensor([0, 0]);
+  // scatterAdd's n: NaN made the slab allocator's offset NaN (every later small tensor then shared
+  // offset 0); 2.5 returned a tensor of shape [2.5] and misaligned the next one; −1 reached V8's
+  // "Invalid typed array length: -1".
+  exactly(() => scatterAdd(g, index, 0, NaN), 'scatterAdd: n must be a non-negative integer, got NaN (output shape [NaN])');
+  exactly(() => scatterAdd(g, index, 0, 2.5), 'scatterAdd: n must be a non-negative integer, got 2.5 (output shape [2.5])');
+  exactly(() => scatterAdd(g, index, 0, -1), 'scatterAdd: n must be a non-negative integer, got -1 (output shape [-1])');
+  exactly(() => scatterAdd(x, tensor([[0, 0, 0], [0, 1, 0]]), 1, Infinity), 'scatterAdd: n must be a non-negative integer, got Infinity (output shape [2,Infinity])');
+  // broadcastTo's target: any dimension passed against a 1, so [2.5] returned a tensor of shape [2.5].
+  exactly(() => broadcastTo(tensor(1), [2.5]), 'broadcastTo: invalid shape [2.5]; dimensions must be non-negative integers');
+  exactly(() => broadcastTo(tensor([1]), [-1]), 'broadcastTo: invalid shape [-1]; dimensions must be non-negative integers');
+  exactly(() => broadcastTo(tensor([[1, 2, 3]]), [NaN, 3]), 'broadcastTo: invalid shape [NaN,3]; dimensions must be non-negative integers');
+  // reshape: −1 is the one dimension to infer; anything else must be a non-negative integer.
+  exactly(() => reshape(x, [NaN, 6]), 'reshape: invalid shape [NaN,6]; dimensions must be non-negative integers, or one −1 to infer');
+  exactly(() => reshape(x, [2.5, -1]), 'reshape: invalid shape [2.5,-1]; dimensions must be non-negative integers, or one −1 to infer');
+  exactly(() => reshape(x, [-2, -3]), 'reshape: invalid shape [-2,-3]; dimensions must be non-negative integers, or one −1 to infer');
+  // After the refused calls, small tensors from ops are independent: each holds its own values.
+  const made: [Tensor, number[]][] = [];
+  for (let i = 0; i < 200; i++) {
+    const width = 1 + (i % 7);
+    const values = Array.from({ length: width }, (_, j) => 100 * i + j);
+    made.push([add(tensor(values), 0.5), values.map((v) => v + 0.5)]);
+  }
+  made.push([scatterAdd(g, index, 0, 3), [3, 0, 0]], [broadcastTo(tensor([1, 2]), [2, 2]), [1, 2, 1, 2]]);
+  made.forEach(([t, expected], i) => assert.equal(Array.from(t.data), expected, `tensor ${i}`));
 });
 
 grads.run();
