@@ -20,7 +20,7 @@ import {
   graph, completeGraph, laplacian, reducedLaplacian, spanningTreeCount, kruskal, isSpanningTree, enumerateSpanningTrees,
   spanningTreeLogPartition, spanningTreeMarginals, spanningTreeLogProb, spanningTreeExpectation, type Graph,
   digraph, completeDigraph, isArborescence, enumerateArborescences, arborescenceCount, reducedInLaplacian,
-  arborescenceLogPartition, arborescenceMarginals, maxArborescence, type Digraph,
+  arborescenceLogPartition, arborescenceMarginals, maxArborescence, type Digraph, type TreePartitionMethod,
 } from '../../lib/structures.ts';
 import { enumerateSubsets, binomial } from '../../lib/exact.ts';
 import { checkGrads } from '../harness/checkGrads.ts';
@@ -44,6 +44,73 @@ function assertAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, 
     const ok = Math.abs(actual[i] - expected[i]) <= tol * (1 + Math.abs(expected[i]));
     assert.ok(ok, `${what}[${i}]: ${actual[i]} vs ${expected[i]} (tol ${tol})`);
   }
+}
+
+/**
+ * Large-scale weights (|w| up to hundreds: w = U/t at small t), one row at a time: the default
+ * elimination must equal brute force over every structure; method 'logdet' must either equal it
+ * too, to the 1e-8 it promises, or throw a RangeError that names `op` and points to 'elimination'
+ * (never a wrong value, never the engine's bare logdet error). Returns how many rows logdet refused.
+ */
+function logdetAgreesOrRefuses(
+  op: string,
+  support: Tensor,
+  rows: Tensor,
+  logPartition: (w: Tensor, method: TreePartitionMethod) => Tensor,
+  marginals: (w: Tensor, method: TreePartitionMethod) => Tensor,
+  what: string,
+): number {
+  const [m, d] = rows.shape;
+  let refused = 0;
+  for (let b = 0; b < m; b++) {
+    const w = tensor(Array.from(rows.data.subarray(b * d, (b + 1) * d)));
+    const logZ = logsumexp(scoresOf(support, w), 0).item();
+    const mu = bruteMarginals(support, w);
+    assertAllClose([logPartition(w, 'elimination').item()], [logZ], 1e-12, `${what} row ${b}: elimination log Z`);
+    assertAllClose(marginals(w, 'elimination').data, mu, 1e-11, `${what} row ${b}: elimination μ`);
+    let byLogdet: [number, Float64Array];
+    try {
+      byLogdet = [logPartition(w, 'logdet').item(), marginals(w, 'logdet').data];
+    } catch (e) {
+      const message = (e as Error).message;
+      assert.ok(e instanceof RangeError, `${what} row ${b}: logdet threw ${String(e)}`);
+      assert.ok(message.startsWith(`${op}: method 'logdet' cannot be trusted`) && message.includes("use method 'elimination'"), `${what} row ${b}: unclear refusal: ${message}`);
+      refused++;
+      continue;
+    }
+    assertAllClose([byLogdet[0]], [logZ], 1e-8, `${what} row ${b}: logdet log Z (it did not refuse)`);
+    assertAllClose(byLogdet[1], mu, 1e-8, `${what} row ${b}: logdet μ (it did not refuse)`);
+  }
+  return refused;
+}
+
+/**
+ * logdetAgreesOrRefuses on 6 rows of scale·N(0, 1) weights per structure family [name, graph,
+ * every structure] and scale, with the family's log Z and μ; asserts both branches are taken.
+ */
+function sweepLargeScales<G>(
+  op: string,
+  families: readonly (readonly [string, G, Tensor])[],
+  logPartition: (g: G, w: Tensor, options: { method: TreePartitionMethod }) => Tensor,
+  marginals: (g: G, w: Tensor, options: { method: TreePartitionMethod }) => Tensor,
+  seed: number,
+): void {
+  const r = rng(seed);
+  let refused = 0;
+  let rows = 0;
+  for (const [name, g, support] of families) {
+    for (const scale of [10, 20, 50, 100, 300]) {
+      const w = mul(r.normal([6, support.shape[1]]), scale);
+      rows += 6;
+      refused += logdetAgreesOrRefuses(
+        op, support, w, (v, method) => logPartition(g, v, { method }), (v, method) => marginals(g, v, { method }), `${name} at scale ${scale}`,
+      );
+    }
+  }
+  // Many rows are refused (a test of the check, not only of the agreement), and many are not,
+  // where the LU happens not to cancel (always on two nodes, whose L̂ is 1 × 1, and on a DAG,
+  // whose L̂ is triangular, below the spread limit).
+  assert.ok(refused >= rows / 4 && refused < rows, `logdet refused ${refused} of ${rows} rows`);
 }
 
 /** Row index of each sample in the support, by the rows' 0/1 patterns. */
@@ -278,6 +345,54 @@ trees('marginals at extreme weights: a bridge of tiny weight keeps μ = 1, and �
   assertAllClose([spanningTreeLogPartition(g, w).item()], [sum(mul(hard, w)).item()], 1e-14, 'log Z at t = 1e-3');
 });
 
+trees('at large weight scales logdet refuses, naming elimination, or agrees with brute force; it never returns a wrong value', () => {
+  // Before the check, logdet's LU cancelled: of 200 draws at scale 50 on K4, 33 returned a wrong
+  // value without a word (log Z off by up to 82, μ by up to 1) and 55 threw the engine's
+  // "logdet: the determinant is negative … use slogdet", which does not say what went wrong.
+  const families = GRAPHS.map(([name, g]) => [name, g, enumerateSpanningTrees(g)] as const);
+  sweepLargeScales('spanningTreeLogPartition', families, spanningTreeLogPartition, spanningTreeMarginals, 30);
+  // A pendant edge 720 below the others: e^(w − max w) is subnormal there. The old clip at −700
+  // silently raised it to e^−700, and log Z came out 21 too high.
+  const pendant = graph(5, [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3], [3, 4]]);
+  const low = tensor([[0.5, -0.3, 1.2, 0.8, -1.0, 0.1, -720]]);
+  assert.is(logdetAgreesOrRefuses(
+    'spanningTreeLogPartition', enumerateSpanningTrees(pendant), low,
+    (v, method) => spanningTreeLogPartition(pendant, v, { method }),
+    (v, method) => spanningTreeMarginals(pendant, v, { method }),
+    'pendant edge at −720',
+  ), 1);
+  assert.throws(
+    () => spanningTreeLogPartition(pendant, low, { method: 'logdet' }),
+    /^spanningTreeLogPartition: method 'logdet' cannot be trusted: the weights of row 0 span 721\.2 \(over 708\), so e\^\(w − max w\) leaves the normal doubles; use method 'elimination'/,
+  );
+  // K4 whose nodes 1, 2, 3 hold together by weights 0 and reach the root 0 by weights −s: the
+  // LU's last pivot is about 3e^−s, left after subtracting numbers near 2, so it cancels by e^s,
+  // and K = Σ_p L_pp (L⁻¹)_pp ≈ 2e^s. The message says how far off log Z could be; a batch names the row.
+  const K4 = completeGraph(4);
+  const loose = (s: number): number[] => [-s, -s, -s, 0, 0, 0];
+  const batch = tensor([[0.1, 0.2, -0.3, 0.4, 0.5, -0.6], loose(20)]);
+  assert.throws(
+    () => spanningTreeLogPartition(K4, batch, { method: 'logdet' }),
+    (e: unknown) => e instanceof RangeError && e.message ===
+      "spanningTreeLogPartition: method 'logdet' cannot be trusted: the reduced Laplacian for row 1 is too ill-conditioned for its LU: " +
+      "K = Σ_p L_pp (L⁻¹)_pp = 9.70e+8 (over 1e+7), so log Z could be off by about 4e-7; use method 'elimination' (the default), " +
+      'which has no cancellation at any spread of weights',
+  );
+  // At s = 40 every digit cancels: the determinant, or the inverse, comes out as noise.
+  assert.throws(
+    () => spanningTreeLogPartition(K4, tensor(loose(40)), { method: 'logdet' }),
+    /^spanningTreeLogPartition: method 'logdet' cannot be trusted: (its LU of the reduced Laplacian for w cancelled every digit|the inverse of the reduced Laplacian for w came out as noise|the reduced Laplacian for w is too ill-conditioned)/,
+  );
+  // Below the limit it answers, to the accuracy promised; the elimination is exact throughout.
+  const T4 = enumerateSpanningTrees(K4);
+  for (const s of [5, 10, 14, 20, 40]) {
+    const exact = logsumexp(scoresOf(T4, tensor(loose(s))), 0).item();
+    assertAllClose([spanningTreeLogPartition(K4, tensor(loose(s))).item()], [exact], 1e-14, `elimination, s = ${s}`);
+    if (s <= 14) assertAllClose([spanningTreeLogPartition(K4, tensor(loose(s)), { method: 'logdet' }).item()], [exact], 1e-8, `logdet, s = ${s}`);
+  }
+  assertAllClose(spanningTreeLogPartition(K4, batch).data, [0, 1].map((b) => logsumexp(scoresOf(T4, tensor(Array.from(batch.data.subarray(6 * b, 6 * b + 6)))), 0).item()), 1e-12, 'elimination on the batch');
+});
+
 trees('log-partition and marginals pass checkGrads at order 2 (both methods)', () => {
   const g = graph(5, [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3], [3, 4], [2, 4], [0, 1]]); // with a parallel edge
   const w = rng(7).normal([2, 9]);
@@ -494,6 +609,11 @@ arbs('at extreme weights the marginals are the max arborescence; derivatives pas
   // The reduced in-degree Laplacian: column v holds v's in-weight on the diagonal and −w(u→v) off it.
   const L = reducedInLaplacian(digraph(3, [[0, 1], [1, 2], [2, 1], [0, 2]]), tensor([1, 2, 3, 4])).toArray();
   assert.equal(L, [[1 + 3, -2], [-3, 2 + 4]]);
+});
+
+arbs('at large weight scales logdet refuses, naming elimination, or agrees with brute force; it never returns a wrong value', () => {
+  const families = DIGRAPHS.map(([name, d]) => [name, d, enumerateArborescences(d)] as const);
+  sweepLargeScales('arborescenceLogPartition', families, arborescenceLogPartition, arborescenceMarginals, 31);
 });
 
 arbs('digraph errors name the function and the values', () => {
