@@ -4,8 +4,9 @@
 //
 // Estimators that share a baseline across the samples of a call (RLOO) are
 // measured per call of n samples; every figure is then scaled to one
-// sample's worth (variance and MSE × n, time ÷ n), which leaves efficiency
-// unchanged and makes the rows comparable.
+// sample's worth (variance × n, time ÷ n), which makes the rows comparable.
+// A call's mean has the bias of one sample, so one sample's worth of MSE is
+// n · Var[call] + ‖bias‖², not n · MSE[call] (that counts the bias n times).
 
 import { normalQuantile, Welford, type Interval } from '../lib/stats.ts';
 import { barChart } from '../lib/plot.ts';
@@ -83,19 +84,22 @@ export function compare(estimators: readonly Estimator<any, any>[], problem: Che
     const { rows: data, units, dim, exact, names, samplesPerUnit: k } = sampled;
     const acc = new Welford(dim);
     acc.pushRows(data);
-    // Per unit: squared deviation from the sample mean and from the exact gradient.
+    const biasSquared = names.reduce((acc2, _, j) => acc2 + (acc.mean[j] - exact[j]) ** 2, 0);
+    // Per unit: squared deviation from the sample mean, and one sample's worth of squared error,
+    // k‖ĝ_u − ḡ‖² + 2 (ĝ_u − ḡ)·bias + ‖bias‖², whose mean is k·Var + ‖bias‖² (with k = 1, ‖ĝ_u − ∇L‖²);
+    // the middle term is the first-order fluctuation of ‖bias‖², so the interval is that of the mean.
     const spread = new Float64Array(units);
     const error = new Float64Array(units);
     for (let i = 0; i < units; i++) {
       let s = 0;
-      let e = 0;
+      let cross = 0;
       for (let j = 0; j < dim; j++) {
-        const x = data[i * dim + j];
-        s += (x - acc.mean[j]) ** 2;
-        e += (x - exact[j]) ** 2;
+        const deviation = data[i * dim + j] - acc.mean[j];
+        s += deviation ** 2;
+        cross += deviation * (acc.mean[j] - exact[j]);
       }
       spread[i] = s;
-      error[i] = e;
+      error[i] = k * s + 2 * cross + biasSquared;
     }
     const stderr = acc.stderr();
     const bias = names.map((name, j) => {
@@ -105,7 +109,7 @@ export function compare(estimators: readonly Estimator<any, any>[], problem: Che
       return { name, value: b, lower: b - quantile * stderr[j], upper: b + quantile * stderr[j], z };
     });
     const variance = meanInterval(spread, (k * units) / Math.max(1, units - 1), quantile);
-    const mse = meanInterval(error, k, quantile);
+    const mse = meanInterval(error, 1, quantile);
     // An estimator exact up to rounding (enumeration) has zero error, not 1e-32.
     const scale = exact.reduce((acc2, x) => acc2 + x * x, 0);
     for (const e of [variance, mse]) if (e.upper <= 1e-24 * (1 + scale)) Object.assign(e, { value: 0, lower: 0, upper: 0 });
