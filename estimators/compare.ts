@@ -52,7 +52,11 @@ export interface CompareOptions {
   seed?: number;
   /** Confidence level of the intervals (default 0.95). */
   level?: number;
-  /** The estimator efficiencies are relative to (default 'reinforce'). */
+  /**
+   * The estimator efficiencies are relative to (default 'reinforce', and null
+   * relative efficiencies when it is not compared). A reference given here
+   * must be among the estimators: a RangeError otherwise.
+   */
   reference?: string;
   /** Learned parts per estimator name (default: each estimator's init). */
   states?: Record<string, unknown>;
@@ -104,8 +108,13 @@ export function compare(estimators: readonly Estimator<any, any>[], problem: Che
     const stderr = acc.stderr();
     const bias = names.map((name, j) => {
       const b = acc.mean[j] - exact[j];
-      // Within rounding of the exact value is no evidence of bias (as in checkUnbiased).
-      const z = Math.abs(b) <= 1e-9 * (1 + Math.abs(exact[j])) || stderr[j] === 0 ? 0 : b / stderr[j];
+      // As in checkUnbiased: within rounding of the exact value is no evidence of bias;
+      // beyond it, a zero standard error makes any difference infinitely significant;
+      // a mean, standard error or exact value that is not finite gives NaN, counted as
+      // infinite in maxAbsZ so that the row is flagged, not silently passed.
+      const z = !Number.isFinite(b) || !Number.isFinite(stderr[j])
+        ? NaN
+        : Math.abs(b) <= 1e-9 * (1 + Math.abs(exact[j])) ? 0 : stderr[j] > 0 ? b / stderr[j] : Infinity * Math.sign(b);
       return { name, value: b, lower: b - quantile * stderr[j], upper: b + quantile * stderr[j], z };
     });
     const variance = meanInterval(spread, (k * units) / Math.max(1, units - 1), quantile);
@@ -118,7 +127,7 @@ export function compare(estimators: readonly Estimator<any, any>[], problem: Che
       unbiased: estimator.unbiased,
       bias,
       biasNorm: Math.sqrt(bias.reduce((acc2, b) => acc2 + b.value * b.value, 0)),
-      maxAbsZ: Math.max(...bias.map((b) => Math.abs(b.z))),
+      maxAbsZ: Math.max(...bias.map((b) => (Number.isNaN(b.z) ? Infinity : Math.abs(b.z)))),
       variance,
       mse,
       microsecondsPerEstimate: sampled.microsecondsPerEstimate,
@@ -129,7 +138,15 @@ export function compare(estimators: readonly Estimator<any, any>[], problem: Che
     };
   });
   const reference = rows.find((r) => r.estimator === (options.reference ?? 'reinforce'));
-  if (reference !== undefined) for (const r of rows) r.relativeEfficiency = r.efficiency / reference.efficiency;
+  if (reference === undefined && options.reference !== undefined) {
+    throw new RangeError(`compare: the reference '${options.reference}' is not among the estimators compared (${rows.map((r) => r.estimator).join(', ')})`);
+  }
+  if (reference !== undefined) {
+    for (const r of rows) {
+      // Two zero-error estimators (efficiency ∞) are equally efficient; ∞/∞ would be NaN.
+      r.relativeEfficiency = r.efficiency === Infinity && reference.efficiency === Infinity ? 1 : r.efficiency / reference.efficiency;
+    }
+  }
   return rows;
 }
 

@@ -23,7 +23,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   compare, reinforceNone, reinforceLoo, estimatorByName, bernoulli, categorical, tensor, quadratureMoments, exactGradientOf, estimateGradient,
-  unitRule, ScriptedRng, type Tensor, type Estimator, type EstimatorComparison, type CompareOptions,
+  unitRule, ScriptedRng, comparisonChart, add, mul, sum, mean, type Tensor, type Estimator, type EstimatorComparison, type CompareOptions,
 } from '../../index.ts';
 import { quadraticFunction, tableFunction } from '../../lib/functions.ts';
 
@@ -305,6 +305,42 @@ identities('efficiency = 1 / (MSE × µs per estimate); relative efficiency divi
   assert.is(gs2.relativeEfficiency, 1);
   const [alone] = compareOnClock([costing(gumbelSoftmaxEstimator, 3000)], oneBernoulli, { samples: 4000, seed: 6 });
   assert.is(alone.relativeEfficiency, null);
+});
+
+/** The exact estimator with c added to every coordinate of every estimate: zero variance, bias c (NaN for c = NaN). */
+function shiftedExact(c: number): Estimator<undefined> {
+  return costing({
+    ...exactEstimator,
+    name: `exact + ${c}`,
+    surrogate: (dist, f, r, options) => {
+      const s = exactEstimator.surrogate(dist, f, r, options);
+      const logits = (dist as { logits: Tensor }).logits;
+      const extra = mul(options.tiled ? sum(logits, -1) : sum(logits), c); // [n] when tiled
+      return { ...s, perSample: add(s.perSample, extra), surrogate: add(s.surrogate, mean(extra)) };
+    },
+  }, 100);
+}
+
+identities('a bias with no spread is infinitely significant, and a non-finite estimate is flagged, not passed', () => {
+  const [exact, shifted, broken] = compareOnClock([costing(exactEstimator, 500), shiftedExact(0.01), shiftedExact(NaN)], oneBernoulli, { samples: 64, seed: 8 });
+  assert.is(exact.maxAbsZ, 0);
+  assertClose(shifted.bias[0].value, 0.01, 'the shift is the bias', 1e-9);
+  assert.is(shifted.bias[0].z, Infinity);
+  assert.ok(Number.isNaN(broken.bias[0].z));
+  assert.is(broken.maxAbsZ, Infinity);
+  // So both are drawn as biased in the chart's bias panel (max |z| > 4).
+  const chart = comparisonChart('bias', [exact, shifted, broken]);
+  assert.ok(chart.includes('exact + 0.01') && chart.includes('exact + NaN') && !chart.includes('NaN"'), chart);
+});
+
+identities('the reference: two zero-error estimators are equally efficient; a reference not compared is an error', () => {
+  const rows = compareOnClock([costing(reinforceNone, 1000), costing(exactEstimator, 500)], oneBernoulli, { samples: 256, seed: 9, reference: 'exact' });
+  assert.is(rows[1].relativeEfficiency, 1);
+  assert.is(rows[0].relativeEfficiency, 0);
+  assert.throws(
+    () => compareOnClock([costing(reinforceNone, 1000)], oneBernoulli, { samples: 256, seed: 9, reference: 'rebar' }),
+    (e: Error) => e instanceof RangeError && /^compare: the reference 'rebar' is not among the estimators compared \(reinforce\)/.test(e.message),
+  );
 });
 
 // ---------------------------------------------------------------- time
