@@ -260,39 +260,45 @@ const theta = 0.4;
 const one = bernoulli(tensor([theta]));
 const oneF = tableFunction('bernoulli', [0.8, -0.3]);
 const jump = 1 / (1 + Math.exp(theta)); // b flips at u = 1 − σ(θ)
-const rule = (state: RelaxState, nodes = 12) =>
-  quadratureMoments(relaxEstimator, one, oneF, { blocks: 2, nodes, breakpoints: [[jump], []], state, trainState: true });
+const rule = (estimator: Estimator<RelaxState>, state: RelaxState, nodes = 12) =>
+  quadratureMoments(estimator, one, oneF, { blocks: 2, nodes, breakpoints: [[jump], []], state, trainState: true });
 
-exact('the quadrature has converged and its mean is the exact gradient', () => {
-  const state = randomState(one, 3);
-  const coarse = rule(state, 12);
-  const fine = rule(state, 16);
-  const g = ((σ) => σ * (1 - σ) * (-0.3 - 0.8))(1 / (1 + Math.exp(-theta)));
-  // Graded Gauss–Legendre panels: 12 and 16 nodes agree to ~1e-11 here.
-  assert.ok(Math.abs(coarse.variance.logits.item() - fine.variance.logits.item()) < 1e-9, 'converged');
-  assert.ok(Math.abs(fine.mean.logits.item() - g) < 1e-10, `mean ${fine.mean.logits.item()} vs ${g}`);
-});
+/** Each estimator at learned parts of its own shape: RELAX with a random network, REBAR at η = 0.7, λ = 0.3. */
+const exactCases: { estimator: Estimator<RelaxState>; state: () => RelaxState }[] = [
+  { estimator: relaxEstimator, state: () => randomState(one, 3) },
+  { estimator: rebarEstimator, state: () => ({ logTemperature: scalar(Math.log(0.3)), eta: scalar(0.7) }) },
+];
 
-exact('Monte Carlo variance agrees with the exact variance (χ² interval, α = 1e-5)', () => {
-  const state = randomState(one, 3);
-  const exactVar = rule(state).variance.logits.item();
-  const n = 20000;
-  const out = estimateGradient(relaxEstimator, one, oneF, rng(12), { n, state });
-  const g = out.perSample.logits.data;
-  let m = 0;
-  for (const x of g) m += x / n;
-  let s2 = 0;
-  for (const x of g) s2 += (x - m) ** 2 / (n - 1);
-  // The sample variance's standard error is about σ² √(κ − 1)/√n with κ the kurtosis; estimate κ from the sample.
-  let m4 = 0;
-  for (const x of g) m4 += (x - m) ** 4 / n;
-  const se = Math.sqrt((m4 - s2 * s2) / n);
-  assert.ok(Math.abs(s2 - exactVar) / se < 4.42, `MC ${s2} vs exact ${exactVar} (se ${se})`); // 4.42: two-sided 1e-5
-});
+for (const { estimator, state } of exactCases) {
+  exact(`${estimator.name}: the quadrature has converged and its mean is the exact gradient`, () => {
+    const coarse = rule(estimator, state(), 12);
+    const fine = rule(estimator, state(), 16);
+    const g = ((σ) => σ * (1 - σ) * (-0.3 - 0.8))(1 / (1 + Math.exp(-theta)));
+    // Graded Gauss–Legendre panels: 12 and 16 nodes agree to ~1e-11 for RELAX, 4e-10 for REBAR (λ = 0.3).
+    assert.ok(Math.abs(coarse.variance.logits.item() - fine.variance.logits.item()) < 1e-9, 'converged');
+    assert.ok(Math.abs(fine.mean.logits.item() - g) < 1e-10, `mean ${fine.mean.logits.item()} vs ${g}`);
+  });
 
-for (const estimator of [relaxEstimator, rebarEstimator] as Estimator<RelaxState>[]) {
+  exact(`${estimator.name}: Monte Carlo variance agrees with the exact variance (χ² interval, α = 1e-5)`, () => {
+    const exactVar = rule(estimator, state()).variance.logits.item();
+    const n = 20000;
+    const out = estimateGradient(estimator, one, oneF, rng(12), { n, state: state() });
+    const g = out.perSample.logits.data;
+    let m = 0;
+    for (const x of g) m += x / n;
+    let s2 = 0;
+    for (const x of g) s2 += (x - m) ** 2 / (n - 1);
+    // The sample variance's standard error is about σ² √(κ − 1)/√n with κ the kurtosis; estimate κ from the sample.
+    let m4 = 0;
+    for (const x of g) m4 += (x - m) ** 4 / n;
+    const se = Math.sqrt((m4 - s2 * s2) / n);
+    assert.ok(Math.abs(s2 - exactVar) / se < 4.42, `MC ${s2} vs exact ${exactVar} (se ${se})`); // 4.42: two-sided 1e-5
+  });
+}
+
+for (const { estimator, state: stateOf } of exactCases) {
   exact(`${estimator.name}: the variance gradient equals finite differences of the exact variance`, () => {
-    const state = estimator.name === 'rebar' ? { logTemperature: scalar(Math.log(0.3)), eta: scalar(0.7) } : randomState(one, 3);
+    const state = stateOf();
     const moments = (s: RelaxState) =>
       quadratureMoments(estimator, one, oneF, { blocks: 2, breakpoints: [[jump], []], state: s, trainState: true });
     const auto = moments(state).stateGradient as RelaxState;
@@ -325,26 +331,91 @@ function train(estimator: Estimator<RelaxState>, dist: Dist, f: SampleFunction, 
   return state;
 }
 
+// The toy at θ = 0: p = ½, f(b) = (b − t)², t = 0.499. The exact gradient is
+// p(1 − p)(f(1) − f(0)) = (1 − 2t)/4 = 0.0005, and REINFORCE is the peers' one,
+// without a baseline: ĝ = f(b)(b − ½), so E[ĝ²] = (f(0)² + f(1)²)/8.
+const toyTarget = 0.499;
+const toyGradient = (1 - 2 * toyTarget) / 4;
+const toyReinforceVar = quadratureMoments(reinforceNone, toy, toyF, { blocks: 1, nodes: 4, breakpoints: [[0.5]] }).variance.logits.item();
+const toyProblem = { dist: toy, f: toyF, exactGradient: { logits: tensor([toyGradient]) } };
+
+/**
+ * Exact moments of REBAR on the toy. b flips at u = ½, and at small λ the
+ * relaxation σ(z/λ) turns within |u − ½| ≈ λ/4 of it as well, which one panel
+ * on each side cannot resolve: at log λ = −4 the default rule puts the
+ * covariance C of the scan below at −9e-4, 10⁴ times the true −6.25e-8. So the
+ * panels also shrink toward ½ (cuts at ½ ± 10⁻ʲ/2, j = 1..8), with 16 nodes
+ * each: C then comes out within 4e-4 of its closed form for log λ in [−4, 3].
+ */
+const toyCuts = [0.5, ...[1, 2, 3, 4, 5, 6, 7, 8].flatMap((j) => [0.5 - 10 ** -j / 2, 0.5 + 10 ** -j / 2])];
+const toyRebar = (eta: number, logTemperature: number) =>
+  quadratureMoments(rebarEstimator, toy, toyF, { blocks: 2, nodes: 16, breakpoints: [toyCuts, []], state: { logTemperature: scalar(logTemperature), eta: scalar(eta) } });
+
 learning('RELAX on the toy problem: below REINFORCE after 300 steps, and still unbiased', () => {
   const exactMoments = (s: RelaxState) => quadratureMoments(relaxEstimator, toy, toyF, { blocks: 2, breakpoints: [[0.5], []], state: s });
-  const reinforceVar = quadratureMoments(reinforceNone, toy, toyF, { blocks: 1, nodes: 4, breakpoints: [[0.5]] }).variance.logits.item();
   const trained = train(relaxEstimator, toy, toyF, initRelaxState(toy, rng(1)), 300);
   const after = exactMoments(trained);
-  assert.ok(after.variance.logits.item() < reinforceVar / 100, `RELAX ${after.variance.logits.item()} vs REINFORCE ${reinforceVar}`);
-  assert.ok(Math.abs(after.mean.logits.item() - 0.0005) < 1e-9, 'the exact mean is still the gradient');
+  assert.ok(after.variance.logits.item() < toyReinforceVar / 100, `RELAX ${after.variance.logits.item()} vs REINFORCE ${toyReinforceVar}`);
+  assert.ok(Math.abs(after.mean.logits.item() - toyGradient) < 1e-9, 'the exact mean is still the gradient');
+  // The exact mean is the sharp check. This one has power too: at this state RELAX without
+  // −∇c(z̃) is off by 1.7e-4 (a third of the gradient) with variance 1.2e-4, so 200 000 samples
+  // put it at z ≈ 7, past the 4.4 of α = 1e-5.
+  assertUnbiased(checkUnbiased(relaxEstimator, toyProblem, { samples: 200000, seed: 6, alpha: ALPHA, state: trained }), 'toy, RELAX trained');
 });
 
-learning('REBAR: training lowers its variance on the toy; on a categorical it is below REINFORCE', () => {
-  // On the toy at θ = 0 no (η, λ) beats REINFORCE (a scan by quadrature finds the optimum at η = 0,
-  // where REBAR is REINFORCE), so there we check that training moves REBAR down to REINFORCE's level.
-  const exactVar = (s: RelaxState) => quadratureMoments(rebarEstimator, toy, toyF, { blocks: 2, breakpoints: [[0.5], []], state: s }).variance.logits.item();
-  const reinforceVar = 0.015625125000249984; // p(1−p)·((1−t)² p + t² (1−p)) ... computed by quadrature in the reinforce spec
+learning('REBAR on the toy at θ = 0: no (η, λ) with log λ in [−4, 3] beats REINFORCE by 1e-6 of its variance; only λ → ∞ does', () => {
+  const δ = 0.5 - toyTarget;
+  const fMean = (toyTarget ** 2 + (1 - toyTarget) ** 2) / 2; // f̄ = (f(0) + f(1))/2 = ¼ + δ²
+  assert.ok(Math.abs(toyReinforceVar - ((toyTarget ** 4 + (1 - toyTarget) ** 4) / 8 - toyGradient ** 2)) < 1e-15, 'REINFORCE by quadrature and in closed form');
+  // c = η f(σ_λ(z)) makes ĝ affine in η, so Var[ĝ] = V₀ + 2Cη + Hη² exactly (on the grid too),
+  // with V₀ REINFORCE's variance (η = 0 is REINFORCE): η = ±1 give C and H, and the best η
+  // gives V₀ − C²/H. Measured: C = −δ² f̄/4 = −6.25e-8 at every λ — the relaxation's
+  // constant, f(σ) = δ² + O(σ − ½), acts as a baseline ηδ² and nothing else correlates with
+  // REINFORCE's term — while H falls from 0.44 at log λ = −4 to 5.1e-7 at log λ = 3. So
+  // REBAR is strictly below REINFORCE for η between 0 and −2C/H, but at most
+  // C²/H = 4.9e-7·V₀ below (η = 0.12, log λ = 3), and 6e-11·V₀ where training goes (log λ ≈ −0.3).
+  const atZero = toyRebar(0, 0).variance.logits.item();
+  // 1.5e5 grid points sum to 1 within rounding, ~1e-13 relative.
+  assert.ok(Math.abs(atZero / toyReinforceVar - 1) < 1e-12, `η = 0 is REINFORCE: ${atZero} vs ${toyReinforceVar}`);
+  let best = atZero;
+  let lastH = Infinity;
+  for (let logTemperature = -4; logTemperature <= 3; logTemperature++) {
+    const plus = toyRebar(1, logTemperature).variance.logits.item();
+    const minus = toyRebar(-1, logTemperature).variance.logits.item();
+    const C = (plus - minus) / 4;
+    const H = (plus + minus) / 2 - atZero;
+    assert.ok(Math.abs(C / (-δ * δ * fMean / 4) - 1) < 1e-3, `log λ = ${logTemperature}: C = ${C}`);
+    // H falls with λ along the grid (and C stays put), so C²/H is largest at its top end.
+    assert.ok(H > 0 && H < lastH, `log λ = ${logTemperature}: H = ${H} after ${lastH}`);
+    lastH = H;
+    best = Math.min(best, atZero - (C * C) / H);
+  }
+  assert.ok(best < atZero && best > atZero * (1 - 1e-6), `best REBAR ${best} vs REINFORCE ${atZero}`);
+  // Far out the claim fails: as λ → ∞, σ_λ(z) → ½ and η f(σ_λ(z)) → ηδ², a constant baseline,
+  // and at η = f̄/δ² ≈ 2.5e5 that baseline is f̄, which at p = ½ leaves ĝ = δ/2 constant (variance 0).
+  // At log λ = 8 the variance is already 6% of REINFORCE's; training (Adam, lr 0.01, from
+  // η = 1, λ = ½) goes nowhere near there.
+  const far = toyRebar(fMean / (δ * δ), 8).variance.logits.item();
+  assert.ok(far < 0.1 * toyReinforceVar, `REBAR at log λ = 8, η = f̄/δ²: ${far} vs REINFORCE ${toyReinforceVar}`);
+});
+
+learning('REBAR on the toy: 300 steps bring its variance down to REINFORCE’s level, and it stays unbiased', () => {
+  // As the scan above shows, REINFORCE's level is all REBAR can reach here. Measured: from
+  // η = 1, λ = ½ (variance 1.43 × REINFORCE's) to η = 0.092, log λ = −0.319 (1.0021 ×).
   const start = initRebarState(toy, rng(0));
   const trained = train(rebarEstimator, toy, toyF, start, 300);
-  const before = exactVar(start);
-  const after = exactVar(trained);
-  assert.ok(after < before && after < 1.01 * reinforceVar, `REBAR ${before} → ${after}; REINFORCE ${reinforceVar}`);
+  const before = toyRebar(start.eta!.item(), start.logTemperature.item()).variance.logits.item();
+  const after = toyRebar(trained.eta!.item(), trained.logTemperature.item());
+  const afterVar = after.variance.logits.item();
+  assert.ok(afterVar < before && afterVar < 1.01 * toyReinforceVar, `REBAR ${before} → ${afterVar}; REINFORCE ${toyReinforceVar}`);
+  // The quadrature's mean is exact to rounding (1e-15 here).
+  assert.ok(Math.abs(after.mean.logits.item() - toyGradient) < 1e-12, `the exact mean ${after.mean.logits.item()} is still the gradient ${toyGradient}`);
+  // The exact mean is the sharp check: at REINFORCE's variance this one resolves a bias of a few
+  // times √(Var/30 000) ≈ 7e-4 only, more than the gradient itself.
+  assertUnbiased(checkUnbiased(rebarEstimator, toyProblem, { samples: 30000, seed: 6, alpha: ALPHA, state: trained }), 'toy, REBAR trained');
+});
 
+learning('REBAR on a categorical: below REINFORCE after 100 steps', () => {
   const cat = fixedDiscreteProblems()[0];
   const variance = (e: Estimator<RelaxState>, s?: RelaxState) => {
     const result = checkUnbiased(e, cat, { samples: 20000, seed: 4, alpha: ALPHA, state: s });
