@@ -35,7 +35,9 @@ export { arm, disarm, ar, arsm, armEstimator, disarmEstimator, arEstimator, arsm
 export type { ArmOptions } from './estimators/arm.ts';
 export { exact, exactEstimator } from './estimators/exact-estimator.ts';
 export { pathwise, pathwiseEstimator, reparameterizations } from './estimators/pathwise.ts';
-export type { Reparameterization } from './estimators/pathwise.ts';
+export type { Reparameterization, ReparameterizableDist } from './estimators/pathwise.ts';
+export { gumbel, exponential, relaxedBernoulli, relaxedCategorical } from './estimators/families.ts';
+export type { GumbelDist, ExponentialDist, RelaxedBernoulliDist, RelaxedCategoricalDist, ReparameterizedDist, Descriptor } from './estimators/families.ts';
 export { measureValued, measureValuedEstimator } from './estimators/measure-valued.ts';
 export type { MeasureValuedOptions } from './estimators/measure-valued.ts';
 export { tCdf, tSf, tQuantile, chiSquareCdf, chiSquareQuantile, betaRegularized, normalInterval, tInterval, varianceInterval } from './lib/stats.ts';

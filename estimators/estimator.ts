@@ -13,7 +13,7 @@
 
 import { Tensor, add, mul, reshape, mean, sum, square, broadcastTo, expandDims, stopGradient, valueAndGrad, mapTree, leaves, formatShape } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
-import { paramsOf, withParams, checkSamples, type AnyDist, type Dist, type Family, type SampleFunction } from './families.ts';
+import { paramsOf, withParams, checkSamples, type Descriptor, type Dist, type Family, type SampleFunction } from './families.ts';
 
 export interface SurrogateOptions<State> {
   /** Number of samples (default 1). */
@@ -45,9 +45,10 @@ export interface Surrogate<State = undefined> {
 /**
  * An estimator as a value: what the registry, the checks and the command
  * line work with. D is the kind of descriptor it takes (the structured
- * families' estimators take estimators/sst.ts's SstDist).
+ * families' estimators take estimators/sst.ts's SstDist; pathwise also takes
+ * the continuous ReparameterizedDist families).
  */
-export interface Estimator<State = any, D extends AnyDist = Dist> {
+export interface Estimator<State = any, D extends Descriptor = Dist> {
   /** kebab-case, as on the command line: 'reinforce-rloo'. */
   readonly name: string;
   readonly description: string;
@@ -101,7 +102,7 @@ export interface EstimateOptions<State> {
 }
 
 export interface GradientEstimate<State> {
-  /** The estimate: the (weighted) mean over samples, one tensor per distribution parameter ({ logits } or { loc, scale }). */
+  /** The estimate: the (weighted) mean over samples, one tensor per distribution parameter ({ logits }, { loc, scale } or { rate }). */
   gradient: Record<string, Tensor>;
   /** Every per-sample estimate: [n, ...parameter shape] per parameter. */
   perSample: Record<string, Tensor>;
@@ -122,7 +123,7 @@ export interface GradientEstimate<State> {
  * pass gives them all). With `trainState`, also the gradient that trains the
  * estimator's learned parts, from the same samples.
  */
-export function estimateGradient<State, D extends AnyDist = Dist>(
+export function estimateGradient<State, D extends Descriptor = Dist>(
   estimator: Estimator<State, D>,
   dist: D,
   f: SampleFunction,

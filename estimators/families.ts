@@ -17,14 +17,24 @@
 // 'arborescence', the maximum arborescence of logits + G on a directed graph
 // (Chu–Liu/Edmonds, a 0/1 vector over the arcs [A]). Their
 // noise, samples, relaxations and log-probabilities live in estimators/sst.ts
-// and lib/structures.ts; `AnyDist` is what the generic plumbing
-// (paramsOf, withParams, estimateGradient, checkUnbiased) accepts.
+// and lib/structures.ts; `AnyDist` is what checkUnbiased accepts.
+//
+// Four continuous families are descriptors for the pathwise estimator only,
+// outside both unions (exactGradientOf narrows an AnyDist by elimination down
+// to logits it can enumerate): 'gumbel' (loc, scale), 'exponential' (rate),
+// 'relaxed-bernoulli' and 'relaxed-categorical' (logits at a fixed
+// temperature τ, the binary and K-class Concrete). Each is a law of
+// lib/distributions, whose rsample is the one definition of its
+// reparameterized sample (estimators/pathwise.ts). `Descriptor` is what the
+// generic plumbing (paramsOf, withParams, estimateGradient) accepts.
 
 import { Tensor, add, sub, mul, div, exp, log, neg, square, sum, sigmoid, softmax, logSigmoid, logSoftmax, argmax, oneHot, onesLike, stopGradient, type Shape, formatShape } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
 import type { Graph, Digraph } from '../lib/structures.ts';
 
-export type Family = 'bernoulli' | 'categorical' | 'normal' | 'subset' | 'spanning-tree' | 'arborescence';
+export type Family =
+  | 'bernoulli' | 'categorical' | 'normal' | 'subset' | 'spanning-tree' | 'arborescence'
+  | 'gumbel' | 'exponential' | 'relaxed-bernoulli' | 'relaxed-categorical';
 
 /** b ∼ Bernoulli(σ(logits)), independently per coordinate. */
 export interface BernoulliDist {
@@ -70,8 +80,41 @@ export interface ArborescenceDist {
 
 export type StructuredDist = SubsetDist | SpanningTreeDist | ArborescenceDist;
 
-/** Every descriptor: what paramsOf, withParams, estimateGradient and checkUnbiased accept. */
+/** The discrete, normal and structured descriptors: what checkUnbiased accepts. */
 export type AnyDist = Dist | StructuredDist;
+
+/** x ∼ Gumbel(loc, scale), x = loc + scale·G, independently per coordinate. */
+export interface GumbelDist {
+  readonly family: 'gumbel';
+  readonly loc: Tensor;
+  readonly scale: Tensor;
+}
+
+/** x ∼ Exponential(rate), x = E / rate, independently per coordinate. */
+export interface ExponentialDist {
+  readonly family: 'exponential';
+  readonly rate: Tensor;
+}
+
+/** z = σ((logits + L)/τ), L standard logistic: the binary Concrete, per coordinate. τ is fixed (not a parameter). */
+export interface RelaxedBernoulliDist {
+  readonly family: 'relaxed-bernoulli';
+  readonly logits: Tensor;
+  readonly temperature: number;
+}
+
+/** z = softmax((logSoftmax(logits) + G)/τ) along the last axis: the Concrete. τ is fixed (not a parameter). */
+export interface RelaxedCategoricalDist {
+  readonly family: 'relaxed-categorical';
+  readonly logits: Tensor;
+  readonly temperature: number;
+}
+
+/** The continuous families beyond the Normal, which only the pathwise estimator takes. */
+export type ReparameterizedDist = GumbelDist | ExponentialDist | RelaxedBernoulliDist | RelaxedCategoricalDist;
+
+/** Every descriptor: what paramsOf, withParams and estimateGradient accept. */
+export type Descriptor = AnyDist | ReparameterizedDist;
 
 /** Maps a batch of samples [n, ...E] to values [n]. Built from engine ops, so it can be differentiated. */
 export type SampleFunction = (x: Tensor) => Tensor;
@@ -82,29 +125,48 @@ export const normal = (loc: Tensor, scale: Tensor): NormalDist => ({ family: 'no
 export const subset = (logits: Tensor, k: number): SubsetDist => ({ family: 'subset', logits, k });
 export const spanningTree = (logits: Tensor, graph: Graph): SpanningTreeDist => ({ family: 'spanning-tree', logits, graph });
 export const arborescence = (logits: Tensor, digraph: Digraph): ArborescenceDist => ({ family: 'arborescence', logits, digraph });
+export const gumbel = (loc: Tensor, scale: Tensor): GumbelDist => ({ family: 'gumbel', loc, scale });
+export const exponential = (rate: Tensor): ExponentialDist => ({ family: 'exponential', rate });
+export const relaxedBernoulli = (logits: Tensor, temperature: number): RelaxedBernoulliDist => ({ family: 'relaxed-bernoulli', logits, temperature });
+export const relaxedCategorical = (logits: Tensor, temperature: number): RelaxedCategoricalDist => ({ family: 'relaxed-categorical', logits, temperature });
+
+// The names of each family's parameters (the tensors gradients are taken with
+// respect to; every other family has just its logits). Within a family they
+// all have the event shape E, so tiling each along the sample axis keeps them
+// aligned: checkFamily refuses a scale broadcast against its loc.
+const PARAMETERS: Partial<Record<Family, readonly string[]>> = {
+  normal: ['loc', 'scale'],
+  gumbel: ['loc', 'scale'],
+  exponential: ['rate'],
+};
+
+function parameterNames(dist: Descriptor): readonly string[] {
+  return PARAMETERS[dist.family] ?? ['logits'];
+}
 
 /** The distribution's parameters as a tree (what gradients are taken with respect to). */
-export function paramsOf(dist: AnyDist): Record<string, Tensor> {
-  return dist.family === 'normal' ? { loc: dist.loc, scale: dist.scale } : { logits: dist.logits };
+export function paramsOf(dist: Descriptor): Record<string, Tensor> {
+  const fields = dist as unknown as Record<string, Tensor>;
+  return Object.fromEntries(parameterNames(dist).map((key) => [key, fields[key]]));
 }
 
-/** The same family with other parameters (a tree like paramsOf's); other fields (k, graph) are kept. */
-export function withParams<D extends AnyDist>(dist: D, params: Record<string, Tensor>): D {
-  return (dist.family === 'normal' ? normal(params.loc, params.scale) : { ...dist, logits: params.logits }) as D;
+/** The same family with other parameters (a tree like paramsOf's); other fields (k, graph, temperature) are kept. */
+export function withParams<D extends Descriptor>(dist: D, params: Record<string, Tensor>): D {
+  return { ...dist, ...Object.fromEntries(parameterNames(dist).map((key) => [key, params[key]])) };
 }
 
-function mainParam(dist: AnyDist): Tensor {
-  return dist.family === 'normal' ? dist.loc : dist.logits;
+function mainParam(dist: Descriptor): Tensor {
+  return (dist as unknown as Record<string, Tensor>)[parameterNames(dist)[0]];
 }
 
 /** The event shape E: the parameters' shape, without the leading sample axis when tiled. */
-export function eventShape(dist: AnyDist, tiled = false): Shape {
+export function eventShape(dist: Descriptor, tiled = false): Shape {
   const shape = mainParam(dist).shape;
   return tiled ? shape.slice(1) : shape;
 }
 
 /** Checks that an estimator supports the family, with a message listing what it does support. */
-export function checkFamily(estimator: string, dist: Dist, families: readonly Family[]): void {
+export function checkFamily(estimator: string, dist: Dist | ReparameterizedDist, families: readonly Family[]): void {
   if (typeof dist !== 'object' || dist === null || !('family' in dist)) {
     throw new TypeError(`${estimator}: expected a distribution descriptor such as categorical(logits), got ${String(dist)}`);
   }
@@ -113,20 +175,30 @@ export function checkFamily(estimator: string, dist: Dist, families: readonly Fa
   }
   const p = mainParam(dist);
   if (!(p instanceof Tensor)) throw new TypeError(`${estimator}: the ${dist.family} parameters must be Tensors`);
-  if (dist.family === 'categorical' && p.rank < 1) {
-    throw new RangeError(`${estimator}: categorical logits need a class axis, got shape ${formatShape(p.shape)}`);
+  if ((dist.family === 'categorical' || dist.family === 'relaxed-categorical') && p.rank < 1) {
+    throw new RangeError(`${estimator}: ${dist.family} logits need a class axis, got shape ${formatShape(p.shape)}`);
   }
-  if (dist.family === 'normal') {
+  if (dist.family === 'normal' || dist.family === 'gumbel') {
     const scale = dist.scale;
-    if (!(scale instanceof Tensor)) throw new TypeError(`${estimator}: the normal scale must be a Tensor`);
+    if (!(scale instanceof Tensor)) throw new TypeError(`${estimator}: the ${dist.family} scale must be a Tensor`);
     // Per-sample estimates need one scale per coordinate: a broadcast scale would be summed over coordinates.
     if (formatShape(scale.shape) !== formatShape(p.shape)) {
-      throw new RangeError(`${estimator}: normal loc ${formatShape(p.shape)} and scale ${formatShape(scale.shape)} must have the same shape; broadcast the scale first`);
+      throw new RangeError(`${estimator}: ${dist.family} loc ${formatShape(p.shape)} and scale ${formatShape(scale.shape)} must have the same shape; broadcast the scale first`);
     }
-    for (let i = 0; i < scale.data.length; i++) {
-      const s = scale.data[i];
-      if (!(s > 0 && s < Infinity)) throw new RangeError(`${estimator}: the normal scale must be positive and finite, got ${s} at index ${i}`);
-    }
+    checkPositive(estimator, `the ${dist.family} scale`, scale);
+  }
+  if (dist.family === 'exponential') checkPositive(estimator, 'the exponential rate', p);
+  if (dist.family === 'relaxed-bernoulli' || dist.family === 'relaxed-categorical') {
+    const t = dist.temperature;
+    if (typeof t !== 'number') throw new TypeError(`${estimator}: the ${dist.family} temperature must be a number, got ${typeof t}`);
+    if (!(t > 0 && t < Infinity)) throw new RangeError(`${estimator}: the ${dist.family} temperature must be positive and finite, got ${t}`);
+  }
+}
+
+function checkPositive(estimator: string, what: string, t: Tensor): void {
+  for (let i = 0; i < t.data.length; i++) {
+    const s = t.data[i];
+    if (!(s > 0 && s < Infinity)) throw new RangeError(`${estimator}: ${what} must be positive and finite, got ${s} at index ${i}`);
   }
 }
 

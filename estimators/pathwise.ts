@@ -3,34 +3,51 @@
 //   ∇θ E_{x∼p(·|θ)}[f(x)] = E_{ε∼q}[ ∇θ f(T(θ, ε)) ]
 //
 // when x can be written as a differentiable transform x = T(θ, ε) of noise ε
-// whose law q does not depend on θ; for a Normal, x = loc + scale·ε with
-// ε ∼ N(0, 1). The surrogate is simply f(T(θ, ε)): its value is f(x), and
-// backpropagation through f and T gives the estimate. Discrete families have
-// no such T (b jumps as θ moves), so they are refused.
+// whose law q does not depend on θ. The surrogate is simply f(T(θ, ε)): its
+// value is f(x), and backpropagation through f and T gives the estimate.
+// Discrete families have no such T (b jumps as θ moves), so they are refused.
+//
+// T is each law's rsample in lib/distributions, the one place it is written:
+//   normal               x = loc + scale·ε,                   ε ∼ N(0, 1)
+//   gumbel               x = loc + scale·G,                   G = −log(−log u)
+//   exponential          x = E / rate,                        E = −log u
+//   relaxed-bernoulli    z = σ((logits + L)/τ),               L = log u − log(1 − u)
+//   relaxed-categorical  z = softmax((logSoftmax(logits) + G)/τ)
+// With tiled parameters ([n, ...E], see families.ts) the law's batch shape
+// already has the sample axis, so one draw of it is the n samples; either
+// way the noise is the same tensor [n, ...E] from the generator.
 
 import { Tensor } from '../autodiff/index.ts';
-import type { Rng } from '../lib/random.ts';
-import { checkFamily, checkSamples, drawNoise, perturb, type Dist, type Family, type SampleFunction } from './families.ts';
+import { Rng } from '../lib/random.ts';
+import { Normal, Gumbel, Exponential, RelaxedBernoulli, RelaxedCategorical } from '../lib/distributions.ts';
+import { checkFamily, checkSamples, type Dist, type NormalDist, type ReparameterizedDist, type Family, type SampleFunction } from './families.ts';
 import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
 
-/** How one family is reparameterized: base noise that does not depend on θ, and x = T(θ, ε). */
-export interface Reparameterization {
-  /** ε for n samples, [n, ...E] (E the event shape; see families.ts for `tiled`). */
-  noise(dist: Dist, rng: Rng, n: number, tiled: boolean): Tensor;
-  /** x = T(θ, ε), differentiable in the parameters. */
-  transform(dist: Dist, noise: Tensor): Tensor;
+/** The descriptors pathwise can differentiate through. */
+export type ReparameterizableDist = NormalDist | ReparameterizedDist;
+
+/** x = T(θ, ε) for n fresh noises ε: [n, ...E], differentiable in the parameters (see families.ts for `tiled`). */
+export type Reparameterization<D extends ReparameterizableDist> = (dist: D, rng: Rng, n: number, tiled: boolean) => Tensor;
+
+/** n draws of a law, [n, ...E]: with tiled parameters its batch shape already starts with n. */
+function draw(law: { rsample(rng: Rng, n?: number): Tensor }, rng: Rng, n: number, tiled: boolean): Tensor {
+  return tiled ? law.rsample(rng) : law.rsample(rng, n);
 }
 
 /**
- * The reparameterizable families. A new continuous family plugs in by adding
- * its entry here (and to FAMILIES below); nothing else in this file changes.
+ * The reparameterizable families, each by its law's rsample. A new continuous
+ * family plugs in by adding its descriptor (families.ts) and its entry here;
+ * nothing else in this file changes.
  */
-export const reparameterizations: Partial<Record<Family, Reparameterization>> = {
-  // x = loc + scale·ε, ε ∼ N(0, 1)
-  normal: { noise: (dist, rng, n, tiled) => drawNoise(dist, rng, n, tiled), transform: perturb },
+export const reparameterizations: { readonly [F in ReparameterizableDist['family']]: Reparameterization<Extract<ReparameterizableDist, { family: F }>> } = {
+  normal: (d, rng, n, tiled) => draw(new Normal(d.loc, d.scale), rng, n, tiled),
+  gumbel: (d, rng, n, tiled) => draw(new Gumbel(d.loc, d.scale), rng, n, tiled),
+  exponential: (d, rng, n, tiled) => draw(new Exponential(d.rate), rng, n, tiled),
+  'relaxed-bernoulli': (d, rng, n, tiled) => draw(new RelaxedBernoulli(d.logits, d.temperature), rng, n, tiled),
+  'relaxed-categorical': (d, rng, n, tiled) => draw(new RelaxedCategorical(d.logits, d.temperature), rng, n, tiled),
 };
 
-const FAMILIES: readonly Family[] = ['normal'];
+const FAMILIES = Object.keys(reparameterizations) as readonly Family[];
 
 /** Positive finite scales, checked before any sampling (a Normal needs σ > 0). */
 export function checkScale(estimator: string, dist: Dist): void {
@@ -42,16 +59,17 @@ export function checkScale(estimator: string, dist: Dist): void {
 
 /**
  * Pathwise (reparameterization).  ∇θ E[f(x)] = E_ε[ ∇θ f(T(θ, ε)) ]
- * Requires: x = T(θ, ε) differentiable in θ (continuous families: normal); f differentiable.  Unbiased: yes.
- * Reference: Kingma & Welling 2014; Rezende et al. 2014; Mohamed et al. 2020, §5.
+ * Requires: x = T(θ, ε) differentiable in θ (normal, gumbel, exponential, relaxed-bernoulli, relaxed-categorical); f differentiable.  Unbiased: yes.
+ * Reference: Kingma & Welling 2014; Rezende et al. 2014; Maddison et al. 2017; Mohamed et al. 2020, §5.
  *
- * θ → the distribution's parameters (`dist.loc`, `dist.scale`), ε → standard
- * normal noise. The surrogate per sample is f(loc + scale·ε): its value is
- * f(x) and its gradient the estimate, by the chain rule through f.
- * Bernoulli and categorical samples are discrete, so they are refused with a
- * pointer to estimators that handle them.
+ * θ → the distribution's parameters (`loc` and `scale`, `rate`, or `logits`
+ * at the fixed temperature τ → `temperature`), ε → the law's standard noise.
+ * The surrogate per sample is f(T(θ, ε)): its value is f(x) and its gradient
+ * the estimate, by the chain rule through f. Bernoulli and categorical
+ * samples are discrete, so they are refused with a pointer to estimators
+ * that handle them (their relaxations are the relaxed-* families).
  */
-export function pathwise(dist: Dist, f: SampleFunction, rng: Rng, options: SurrogateOptions<undefined> = {}): Surrogate<undefined> {
+export function pathwise(dist: Dist | ReparameterizedDist, f: SampleFunction, rng: Rng, options: SurrogateOptions<undefined> = {}): Surrogate<undefined> {
   const name = 'pathwise';
   if (typeof dist === 'object' && dist !== null && (dist.family === 'bernoulli' || dist.family === 'categorical')) {
     throw new RangeError(
@@ -59,24 +77,23 @@ export function pathwise(dist: Dist, f: SampleFunction, rng: Rng, options: Surro
         `use measure-valued, reinforce, or a relaxation such as gumbel-softmax`,
     );
   }
-  checkFamily(name, dist, FAMILIES);
-  checkScale(name, dist);
+  checkFamily(name, dist, FAMILIES); // also the scales, rates and temperatures
   const n = options.n ?? 1;
   checkSamples(name, n);
+  if (!(rng instanceof Rng)) throw new TypeError(`${name}: expected a generator from rng(seed), got ${rng === null ? 'null' : typeof rng}`);
   const tiled = options.tiled ?? false;
 
-  const reparam = reparameterizations[dist.family] as Reparameterization;
-  const noise = reparam.noise(dist, rng, n, tiled); // [n, ...E], independent of θ
-  const x = reparam.transform(dist, noise); // [n, ...E], differentiable in θ
+  const reparam = reparameterizations[(dist as ReparameterizableDist).family] as Reparameterization<ReparameterizableDist>;
+  const x = reparam(dist as ReparameterizableDist, rng, n, tiled); // [n, ...E], differentiable in θ
   const fx = evaluate(name, f, x, n); // [n]
   return surrogateOf(fx, fx, undefined);
 }
 
 // ---------------------------------------------------------------- as a registry entry
 
-export const pathwiseEstimator: Estimator<undefined> = {
+export const pathwiseEstimator: Estimator<undefined, Dist | ReparameterizedDist> = {
   name: 'pathwise',
-  description: 'pathwise / reparameterization: x = loc + scale·ε, gradient through f',
+  description: 'pathwise / reparameterization: x = T(θ, ε) by the law’s rsample, gradient through f',
   unbiased: true,
   families: FAMILIES,
   iidSamples: true,
