@@ -7,8 +7,8 @@ export { bernoulli, categorical, normal, paramsOf, withParams, logProb, logDensi
 export type { Family, Dist, BernoulliDist, CategoricalDist, NormalDist, SampleFunction } from './estimators/families.ts';
 export { estimateGradient } from './estimators/estimator.ts';
 export type { Estimator, Surrogate, SurrogateOptions, EstimateOptions, GradientEstimate } from './estimators/estimator.ts';
-export { reinforce, reinforceNone, reinforceMovingAverage, reinforceLoo, reinforceLearned } from './estimators/reinforce.ts';
-export type { ReinforceOptions, ReinforceState, BaselineKind } from './estimators/reinforce.ts';
+export { reinforce, reinforceNone, reinforceMovingAverage, reinforceLoo, reinforceLearned, initLearnedBaseline } from './estimators/reinforce.ts';
+export type { ReinforceOptions, ReinforceState, BaselineKind, LearnedBaselineInit } from './estimators/reinforce.ts';
 export { checkUnbiased, exactGradientOf } from './estimators/check.ts';
 export type { CheckProblem, CheckOptions, CheckResult, CoordinateCheck } from './estimators/check.ts';
 export { MAX_OUTCOMES, MAX_SUPPORT_ELEMENTS, canEnumerate, enumerateBernoulli, enumerateCategorical, enumerateCategoricals, enumerateSubsets, enumerateSupport, logProbTable, scoreTable, exactExpectation, exactGradient, exactHessian, exactMoments, exactReinforceMoments, categoricalTableGradient, bernoulliTableGradient } from './lib/exact.ts';

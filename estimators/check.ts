@@ -15,17 +15,21 @@ import { Welford, holm, twoSidedP } from '../lib/stats.ts';
 import { exactGradient, type DiscreteFamily } from '../lib/exact.ts';
 import { subsetExpectation, spanningTreeExpectation } from '../lib/structures.ts';
 import { estimateGradient, type Estimator } from './estimator.ts';
-import { paramsOf, type AnyDist, type Dist, type SampleFunction } from './families.ts';
+import { paramsOf, type Descriptor, type Dist, type SampleFunction } from './families.ts';
 
-export interface CheckProblem<D extends AnyDist = Dist> {
+export interface CheckProblem<D extends Descriptor = Dist> {
   dist: D;
   f: SampleFunction;
   /**
    * The exact gradient, one tensor per parameter of the distribution ({ logits }
-   * or { loc, scale }). Default: by enumeration (discrete families only).
+   * or { loc, scale }). Default: by enumeration (discrete families only; a
+   * continuous one, such as normal or gumbel, needs it given).
    */
   exactGradient?: Record<string, Tensor>;
 }
+
+/** The families whose support can be enumerated. */
+const DISCRETE = new Set(['bernoulli', 'categorical', 'subset', 'spanning-tree', 'arborescence']);
 
 /**
  * The exact gradient of E[f] with respect to the distribution's parameters by
@@ -33,15 +37,16 @@ export interface CheckProblem<D extends AnyDist = Dist> {
  * product of categoricals (logits [D, K]); and for the structured families,
  * every k-subset or spanning tree with its exact probability (lib/structures).
  */
-export function exactGradientOf(dist: AnyDist, f: SampleFunction): Record<string, Tensor> {
-  if (dist.family === 'normal') {
-    throw new RangeError('exactGradientOf: a normal cannot be enumerated; pass the exact gradient (e.g. a closed form)');
+export function exactGradientOf(dist: Descriptor, f: SampleFunction): Record<string, Tensor> {
+  if (!DISCRETE.has(dist.family)) {
+    throw new RangeError(`exactGradientOf: a ${dist.family} cannot be enumerated; pass the exact gradient (e.g. a closed form)`);
   }
   if (dist.family === 'subset') return { logits: grad((l: Tensor) => subsetExpectation(l, dist.k, f))(dist.logits) };
   if (dist.family === 'spanning-tree') return { logits: grad((l: Tensor) => spanningTreeExpectation(dist.graph, l, f))(dist.logits) };
   if (dist.family === 'arborescence') {
     throw new RangeError('exactGradientOf: the law of the maximum arborescence of perturbed weights has no known closed form; pass a reference (referenceGradient in estimators/sst.ts)');
   }
+  if (dist.family !== 'bernoulli' && dist.family !== 'categorical') throw new RangeError(`exactGradientOf: unknown family ${dist.family}`);
   // lib/exact enumerates Bernoullis [D], a categorical [K] and categoricals [D, K]:
   // any other layout is flattened to one of those, f sees its own shape back.
   const shape = dist.logits.shape;
@@ -133,7 +138,7 @@ export interface EstimateSample {
  * Draws `samples` samples' worth of independent estimates (see the file
  * header for what a unit is). Deterministic for a given seed.
  */
-export function collectEstimates<State>(estimator: Estimator<State, any>, problem: CheckProblem<AnyDist>, options: CheckOptions<State> = {}): EstimateSample {
+export function collectEstimates<State>(estimator: Estimator<State, any>, problem: CheckProblem<Descriptor>, options: CheckOptions<State> = {}): EstimateSample {
   const samples = options.samples ?? 20000;
   const r = makeRng(options.seed ?? 0);
   // The state carries over between calls, so a moving-average baseline moves.
@@ -221,7 +226,7 @@ function timePerSample<State>(estimator: Estimator<State>, dist: Dist, f: Sample
  * Deterministic for a given seed. A coordinate whose mean, variance or exact
  * value is not finite is rejected without a z-test (see CoordinateCheck.note).
  */
-export function checkUnbiased<State>(estimator: Estimator<State, any>, problem: CheckProblem<AnyDist>, options: CheckOptions<State> = {}): CheckResult {
+export function checkUnbiased<State>(estimator: Estimator<State, any>, problem: CheckProblem<Descriptor>, options: CheckOptions<State> = {}): CheckResult {
   const alpha = options.alpha ?? 0.001;
   if (!(alpha > 0 && alpha < 1)) throw new RangeError(`checkUnbiased: alpha must lie in (0, 1), got ${alpha}`);
   const sampled = collectEstimates(estimator, problem, options);

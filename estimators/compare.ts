@@ -11,7 +11,7 @@
 import { normalQuantile, Welford, type Interval } from '../lib/stats.ts';
 import { barChart } from '../lib/plot.ts';
 import { collectEstimates, type CheckProblem } from './check.ts';
-import type { AnyDist } from './families.ts';
+import type { Descriptor } from './families.ts';
 import type { Estimator } from './estimator.ts';
 
 /** A point estimate with its confidence interval. */
@@ -74,7 +74,7 @@ function meanInterval(values: Float64Array, scale: number, quantile: number): Es
  * Runs every estimator on the problem with the same seed and returns one
  * comparison row each, in the order given.
  */
-export function compare(estimators: readonly Estimator<any, any>[], problem: CheckProblem<AnyDist>, options: CompareOptions = {}): EstimatorComparison[] {
+export function compare(estimators: readonly Estimator<any, any>[], problem: CheckProblem<Descriptor>, options: CompareOptions = {}): EstimatorComparison[] {
   const level = options.level ?? 0.95;
   if (!(level > 0 && level < 1)) throw new RangeError(`compare: level must lie in (0, 1), got ${level}`);
   const quantile = normalQuantile(0.5 + level / 2);

@@ -15,6 +15,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   Tensor, tensor, add, sub, mul, sum, stopGradient, bernoulli, checkUnbiased, exactGradientOf, exactEstimator, quadraticFunction,
+  normal, gumbel, exponential, relaxedBernoulli, relaxedCategorical, pathwiseEstimator,
   type Estimator, type CheckResult,
 } from '../../index.ts';
 
@@ -89,3 +90,23 @@ nonFinite('a NaN exact value is reported, not passed', () => {
 });
 
 nonFinite.run();
+
+const continuous = suite('checkUnbiased: continuous families need their exact gradient given');
+
+continuous('exactGradientOf refuses every continuous family instead of enumerating it as a discrete one', () => {
+  const f = quadraticFunction([0.5, -0.5]);
+  const two = tensor([0.2, -0.1]);
+  const families = [
+    normal(two, tensor([1, 2])),
+    gumbel(two, tensor([1, 2])),
+    exponential(tensor([1, 2])),
+    relaxedBernoulli(two, 0.5),
+    relaxedCategorical(two, 0.5),
+  ];
+  for (const dist of families) {
+    assert.throws(() => exactGradientOf(dist, f), (e: Error) => e instanceof RangeError && e.message === `exactGradientOf: a ${dist.family} cannot be enumerated; pass the exact gradient (e.g. a closed form)`, dist.family);
+    assert.throws(() => checkUnbiased(pathwiseEstimator, { dist, f }, OPTIONS), (e: Error) => /cannot be enumerated/.test(e.message), dist.family);
+  }
+});
+
+continuous.run();

@@ -37,7 +37,7 @@ import {
   normal, bernoulli, categorical, gumbel, exponential, relaxedBernoulli, relaxedCategorical, estimateGradient, checkUnbiased, reinforceNone, normalQuantile,
   estimators, eventShape, paramsOf, withParams, unitRule, productRule, Gumbel, Exponential, RelaxedBernoulli, RelaxedCategorical,
   type Estimator, type SampleFunction, type NormalDist, type GumbelDist, type ExponentialDist, type RelaxedBernoulliDist, type RelaxedCategoricalDist,
-  type ReparameterizedDist, type CheckProblem, type AnyDist, type Rng,
+  type ReparameterizedDist, type CheckProblem, type Descriptor, type Rng,
 } from '../../index.ts';
 import { pathwise, pathwiseEstimator } from '../../estimators/pathwise.ts';
 import { quadraticFunction } from '../../lib/functions.ts';
@@ -232,8 +232,8 @@ function relaxedProblem(name: string, dist: RelaxedBernoulliDist | RelaxedCatego
   return { name, dist, f, exactGradient: { logits: grad((l: Tensor) => quadratureExpectation(dist, f, l))(dist.logits) } };
 }
 
-/** checkUnbiased types its problem as an AnyDist (whose gradient it could enumerate); it reads no more of a continuous one than paramsOf and the exact gradient given. */
-const asCheck = (p: ContinuousProblem) => p as unknown as CheckProblem<AnyDist>;
+/** A continuous problem as checkUnbiased takes it: its exact gradient is given, since it cannot be enumerated. */
+const asCheck = (p: ContinuousProblem): CheckProblem<Descriptor> => p;
 
 const linear = (w: number[]): SampleFunction => (x) => sum(mul(x, tensor(w)), [...Array(x.rank - 1).keys()].map((a) => a + 1));
 
