@@ -19,7 +19,7 @@
 
 import { Tensor } from '../autodiff/index.ts';
 import { Rng } from '../lib/random.ts';
-import { Normal, Gumbel, Exponential, RelaxedBernoulli, RelaxedCategorical } from '../lib/distributions.ts';
+import { Normal, Gumbel, Exponential, RelaxedBernoulli, RelaxedCategorical, type Distribution } from '../lib/distributions.ts';
 import { checkFamily, checkSamples, type Dist, type NormalDist, type ReparameterizedDist, type Family, type SampleFunction } from './families.ts';
 import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
 
@@ -29,25 +29,47 @@ export type ReparameterizableDist = NormalDist | ReparameterizedDist;
 /** x = T(θ, ε) for n fresh noises ε: [n, ...E], differentiable in the parameters (see families.ts for `tiled`). */
 export type Reparameterization<D extends ReparameterizableDist> = (dist: D, rng: Rng, n: number, tiled: boolean) => Tensor;
 
+/** A law of lib/distributions with a reparameterized sample: rsample is T(θ, ε), logProb its density. */
+export type ReparameterizedLaw = Distribution & { rsample(rng: Rng, n?: number): Tensor };
+
+/**
+ * The law behind each reparameterizable descriptor, with the descriptor's
+ * parameters. LAX (estimators/relax.ts) draws through it as pathwise does and
+ * also takes its density.
+ */
+export const laws: { readonly [F in ReparameterizableDist['family']]: (dist: Extract<ReparameterizableDist, { family: F }>) => ReparameterizedLaw } = {
+  normal: (d) => new Normal(d.loc, d.scale),
+  gumbel: (d) => new Gumbel(d.loc, d.scale),
+  exponential: (d) => new Exponential(d.rate),
+  'relaxed-bernoulli': (d) => new RelaxedBernoulli(d.logits, d.temperature),
+  'relaxed-categorical': (d) => new RelaxedCategorical(d.logits, d.temperature),
+};
+
+/** The law of any reparameterizable descriptor (laws, without the per-family narrowing). */
+export function lawOf(dist: ReparameterizableDist): ReparameterizedLaw {
+  return (laws[dist.family] as (d: ReparameterizableDist) => ReparameterizedLaw)(dist);
+}
+
 /** n draws of a law, [n, ...E]: with tiled parameters its batch shape already starts with n. */
-function draw(law: { rsample(rng: Rng, n?: number): Tensor }, rng: Rng, n: number, tiled: boolean): Tensor {
+export function draw(law: { rsample(rng: Rng, n?: number): Tensor }, rng: Rng, n: number, tiled: boolean): Tensor {
   return tiled ? law.rsample(rng) : law.rsample(rng, n);
 }
 
 /**
  * The reparameterizable families, each by its law's rsample. A new continuous
- * family plugs in by adding its descriptor (families.ts) and its entry here;
- * nothing else in this file changes.
+ * family plugs in by adding its descriptor (families.ts) and its entries in
+ * laws and here; nothing else in this file changes.
  */
 export const reparameterizations: { readonly [F in ReparameterizableDist['family']]: Reparameterization<Extract<ReparameterizableDist, { family: F }>> } = {
-  normal: (d, rng, n, tiled) => draw(new Normal(d.loc, d.scale), rng, n, tiled),
-  gumbel: (d, rng, n, tiled) => draw(new Gumbel(d.loc, d.scale), rng, n, tiled),
-  exponential: (d, rng, n, tiled) => draw(new Exponential(d.rate), rng, n, tiled),
-  'relaxed-bernoulli': (d, rng, n, tiled) => draw(new RelaxedBernoulli(d.logits, d.temperature), rng, n, tiled),
-  'relaxed-categorical': (d, rng, n, tiled) => draw(new RelaxedCategorical(d.logits, d.temperature), rng, n, tiled),
+  normal: (d, rng, n, tiled) => draw(laws.normal(d), rng, n, tiled),
+  gumbel: (d, rng, n, tiled) => draw(laws.gumbel(d), rng, n, tiled),
+  exponential: (d, rng, n, tiled) => draw(laws.exponential(d), rng, n, tiled),
+  'relaxed-bernoulli': (d, rng, n, tiled) => draw(laws['relaxed-bernoulli'](d), rng, n, tiled),
+  'relaxed-categorical': (d, rng, n, tiled) => draw(laws['relaxed-categorical'](d), rng, n, tiled),
 };
 
-const FAMILIES = Object.keys(reparameterizations) as readonly Family[];
+/** The families pathwise (and LAX) take. */
+export const REPARAMETERIZABLE = Object.keys(reparameterizations) as readonly Family[];
 
 /** Positive finite scales, checked before any sampling (a Normal needs σ > 0). */
 export function checkScale(estimator: string, dist: Dist): void {
@@ -77,7 +99,7 @@ export function pathwise(dist: Dist | ReparameterizedDist, f: SampleFunction, rn
         `use measure-valued, reinforce, or a relaxation such as gumbel-softmax`,
     );
   }
-  checkFamily(name, dist, FAMILIES); // also the scales, rates and temperatures
+  checkFamily(name, dist, REPARAMETERIZABLE); // also the scales, rates and temperatures
   const n = options.n ?? 1;
   checkSamples(name, n);
   if (!(rng instanceof Rng)) throw new TypeError(`${name}: expected a generator from rng(seed), got ${rng === null ? 'null' : typeof rng}`);
@@ -95,7 +117,7 @@ export const pathwiseEstimator: Estimator<undefined, Dist | ReparameterizedDist>
   name: 'pathwise',
   description: 'pathwise / reparameterization: x = T(θ, ε) by the law’s rsample, gradient through f',
   unbiased: true,
-  families: FAMILIES,
+  families: REPARAMETERIZABLE,
   iidSamples: true,
   minSamples: 1,
   surrogate: (dist, f, rng, options) => pathwise(dist, f, rng, options),
