@@ -19,14 +19,15 @@
 //   f(b) + (f(b) − c(z̃))·(log p − stop(log p)) + (c(z) − c(z̃)) − stop(c(z) − c(z̃)),
 // whose value is f(b) and whose gradient is ĝ.
 
-import { Tensor, add, sub, mul, exp, reshape, concat, slice, stopGradient, scalar, zeros } from '../autodiff/index.ts';
+import { Tensor, add, sub, mul, exp, reshape, concat, slice, stopGradient, mapTree, scalar, zeros } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
 import { requireConditionalLogits, conditionalLogisticUnchecked, conditionalGumbelUnchecked } from '../lib/gumbel.ts';
 import { initMlp, applyMlp, type MlpParams } from '../lib/mlp.ts';
 import {
-  checkFamily, checkSamples, drawNoise, perturb, hard, relaxed, logProb, logProbAt, location, logDensity, eventShape,
-  type Dist, type BernoulliDist, type CategoricalDist, type Family, type SampleFunction,
+  checkFamily, checkSamples, drawNoise, perturb, hard, relaxed, logProb, logProbAt, location, logDensity, eventShape, sumEvent, paramsOf, withParams,
+  type Dist, type BernoulliDist, type CategoricalDist, type ReparameterizedDist, type Family, type SampleFunction,
 } from './families.ts';
+import { REPARAMETERIZABLE, lawOf, draw, type ReparameterizableDist } from './pathwise.ts';
 import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
 
 const DISCRETE: readonly Family[] = ['bernoulli', 'categorical'];
@@ -87,8 +88,8 @@ export interface RelaxInit {
   hidden?: readonly number[];
 }
 
-/** RELAX's learned parts for a distribution: r is a tanh MLP from |E| inputs to 1 output. */
-export function initRelaxState(dist: Dist, rng: Rng, init: RelaxInit = {}): RelaxState {
+/** RELAX's (and LAX's) learned parts for a distribution: r is a tanh MLP from |E| inputs to 1 output. */
+export function initRelaxState(dist: Dist | ReparameterizedDist, rng: Rng, init: RelaxInit = {}): RelaxState {
   const temperature = init.temperature ?? 0.5;
   if (!(temperature > 0)) throw new RangeError(`initRelaxState: temperature must be positive, got ${temperature}`);
   const hidden = init.hidden ?? [10];
@@ -206,36 +207,57 @@ export function dlax(dist: Dist, f: SampleFunction, rng: Rng, options: RelaxOpti
 }
 
 /**
- * LAX.  ĝ = (f(z) − c_φ(z)) ∇θ log p(z|θ) + ∇θ c_φ(z),  z = T(θ, ε)
- * Requires: a reparameterizable distribution with a density; c_φ differentiable;
- * f arbitrary (never differentiated).  Unbiased: yes, for every φ.
- * Reference: Grathwohl et al. 2018, eq. 5.
+ * ∇θ log p(z|θ) with z held fixed, as a zero-valued term: log p(z|θ) − log p(z|stop θ).
+ * Both are evaluated at z itself, the very tensor rsample returned, so a
+ * relaxed law reads z's exact log-space value (lib/distributions), which
+ * stopGradient(z) would lose (at low temperature z rounds to 0 or 1). The
+ * path through z is the same in both terms and cancels; θ's own is left.
  */
-export function lax(dist: Dist, f: SampleFunction, rng: Rng, options: RelaxOptions = {}): Surrogate<RelaxState> {
+function scoreAtFixedSample(dist: ReparameterizableDist, z: Tensor): Tensor {
+  const fixed = withParams(dist, mapTree(paramsOf(dist), (p) => stopGradient(p)));
+  return sub(sumEvent(lawOf(dist).logProb(z)), sumEvent(lawOf(fixed).logProb(z)));
+}
+
+/**
+ * LAX.  ĝ = (f(z) − c_φ(z)) ∇θ log p(z|θ) + ∇θ c_φ(z),  z = T(θ, ε)
+ * Requires: a reparameterizable distribution with a density (normal, gumbel,
+ * exponential, relaxed-bernoulli, relaxed-categorical); c_φ differentiable;
+ * f arbitrary (never differentiated).  Unbiased: yes, for every φ.
+ * Reference: Grathwohl et al. 2018, eq. 5 and alg. 2.
+ *
+ * θ → the distribution's parameters, φ → `state` (c_φ(z) = α r(z), and η f(z)
+ * when the state has η), ε → the law's standard noise. z = T(θ, ε) is the
+ * law's rsample, as in pathwise; ∇θ log p(z|θ) is the law's logProb at that
+ * sample held fixed.
+ */
+export function lax(dist: Dist | ReparameterizedDist, f: SampleFunction, rng: Rng, options: RelaxOptions = {}): Surrogate<RelaxState> {
   const name = 'lax';
-  checkFamily(name, dist, ['normal']);
+  checkFamily(name, dist, REPARAMETERIZABLE); // also the scales, rates and temperatures
+  const continuous = dist as ReparameterizableDist;
   const state = options.state;
   if (state === undefined) throw new RangeError(`${name}: needs options.state; make one with initRelaxState(dist, rng)`);
   const n = options.n ?? 1;
   checkSamples(name, n);
-  const z = perturb(dist, drawNoise(dist, rng, n, options.tiled)); // [n, ...E], reparameterized
+  const z = draw(lawOf(continuous), rng, n, options.tiled ?? false); // [n, ...E], reparameterized
   const fz = evaluate(name, f, stopGradient(z), n); // f is never differentiated
   const [cz, czFixed] = controlVariates('identity', state, f, [z, stopGradient(z)], name); // see dlax
-  const score = scoreOf(logDensity(dist, stopGradient(z)));
+  const score = scoreAtFixedSample(continuous, z);
   const perSample = add(add(fz, mul(sub(fz, cz), score)), sub(cz, czFixed));
   return surrogateOf(perSample, fz, state);
 }
 
 // ---------------------------------------------------------------- registry entries
 
-type RelaxFn = (dist: Dist, f: SampleFunction, rng: Rng, options: RelaxOptions) => Surrogate<RelaxState>;
+type RelaxFn<D> = (dist: D, f: SampleFunction, rng: Rng, options: RelaxOptions) => Surrogate<RelaxState>;
 
-function entry(name: string, fn: RelaxFn, families: readonly Family[], description: string, init: (dist: Dist, rng: Rng) => RelaxState): Estimator<RelaxState> {
+function entry<D extends Dist | ReparameterizedDist = Dist>(
+  name: string, fn: RelaxFn<D>, families: readonly Family[], description: string, init: (dist: D, rng: Rng) => RelaxState,
+): Estimator<RelaxState, D> {
   return { name, description, unbiased: true, families, iidSamples: true, minSamples: 1, init, surrogate: fn };
 }
 
 export const rebarEstimator = entry('rebar', rebar, DISCRETE, 'REBAR: Concrete relaxation as control variate, η and λ learned', (d, r) => initRebarState(d, r));
 export const relaxEstimator = entry('relax', relax, DISCRETE, 'RELAX: learned control variate c_φ = η f(σ_λ(z)) + α r(σ_λ(z))', (d, r) => initRelaxState(d, r));
 export const dlaxEstimator = entry('dlax', dlax, DISCRETE, 'DLAX: learned control variate on the continuous relaxation z', (d, r) => initRelaxState(d, r));
-export const laxEstimator = entry('lax', lax, ['normal'], 'LAX: learned control variate for a reparameterizable distribution', (d, r) => initRelaxState(d, r, { eta: null }));
+export const laxEstimator = entry<Dist | ReparameterizedDist>('lax', lax, REPARAMETERIZABLE, 'LAX: learned control variate for a reparameterizable distribution', (d, r) => initRelaxState(d, r, { eta: null }));
 
