@@ -263,8 +263,12 @@ function pseudoActions(theta: Tensor, pi: Tensor): Tensor {
   return new Tensor(out, [n, K, K, ...shape.slice(1)]);
 }
 
-/** The most numbers ARSM's pseudo-actions may take (2²⁷ doubles, 1 GiB). */
-const MAX_PSEUDO_ACTIONS = 2 ** 27;
+/**
+ * The most numbers ARSM's pseudo-actions may take in one call (2³⁰ doubles,
+ * 8 GiB): beyond it the typed array cannot be made. checkUnbiased and compare
+ * call with up to 8192 samples, so K = 50 still fits.
+ */
+const MAX_PSEUDO_ACTIONS = 2 ** 30;
 
 /**
  * ARSM (augment-REINFORCE-swap-merge).
@@ -294,7 +298,7 @@ export function arsm(dist: Dist, f: SampleFunction, rng: Rng, options: ArmOption
   if (size > MAX_PSEUDO_ACTIONS) {
     throw new RangeError(
       `${name}: n·K² pseudo-actions of ${rows * K} numbers each make ${size} numbers (n = ${n}, K = ${K}), ` +
-        `over the limit of 2^27; use fewer samples, or 'ar' (one evaluation of f per sample)`,
+        `over the limit of 2^30; use fewer samples per call, or 'ar' (one evaluation of f per sample)`,
     );
   }
   const pi = noiseFor(name, options, shape, () => dirichlet(rng, shape), checkSimplex(name, K));

@@ -174,11 +174,12 @@ const DEFAULT_SEED = 0;
  * gradient, and never sees the sample b.
  */
 function learnedBaseline(dist: Dist, net: MlpParams, n: number, tiled: boolean): Tensor {
-  const { rows } = rowsOf(dist, tiled);
-  const params = Object.values(paramsOf(dist)).map((p) => stopGradient(p)); // [logits] or [loc, scale]
-  const x = params.length === 1 ? params[0] : concat(params, -1); // [(n,) ...E′] with a row of input width
+  const { rows, width } = rowsOf(dist, tiled);
   const lead = tiled ? n : 1;
-  const input = reshape(x, [lead, rows, inputWidth(dist, tiled)]);
+  // [logits] or [loc, scale], each as [lead, rows, width] (a scalar event is one row of width 1),
+  // side by side on the last axis: one row of input per problem.
+  const params = Object.values(paramsOf(dist)).map((p) => reshape(stopGradient(p), [lead, rows, width]));
+  const input = params.length === 1 ? params[0] : concat(params, -1);
   return reshape(applyMlp(net, input, { activation: 'tanh' }), [lead, rows]);
 }
 

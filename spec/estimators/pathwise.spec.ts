@@ -484,8 +484,8 @@ errors('every other estimator refuses the new families with its "does not suppor
     }
   }
   assert.ok(refusals > 4 * 25, `${refusals} refusals`);
-  // Only pathwise and its antithetic form take them.
-  assert.equal(estimators.filter((e) => e.families.includes('gumbel')).map((e) => e.name), ['pathwise', 'pathwise-antithetic']);
+  // Only pathwise, LAX and pathwise's antithetic form take them.
+  assert.equal(estimators.filter((e) => e.families.includes('gumbel')).map((e) => e.name), ['pathwise', 'lax', 'pathwise-antithetic']);
 });
 
 errors('the new families check their parameters before sampling, naming pathwise', () => {

@@ -359,6 +359,23 @@ learned('a Normal row feeds loc and scale side by side', () => {
   }
 });
 
+learned('a scalar Normal is one row of loc beside scale, tiled or not', () => {
+  const dist = normal(tensor(0.5), tensor(2));
+  const state = randomLearnedState(dist, 6);
+  const f = (x: Tensor) => mul(sub(x, 1), sub(x, 1)); // samples [n] to values [n]
+  const beta = applyMlp(state.net as MlpParams, tensor([[0.5, 2]]), { activation: 'tanh' }).item();
+  const n = 4;
+  const out = estimateGradient(reinforceLearned, dist, f, rng(3), { n, state });
+  const x = sample(dist, rng(3), n).data;
+  const fx = f(tensor(Array.from(x))).data;
+  for (let i = 0; i < n; i++) {
+    const expected = ((fx[i] - beta) * (x[i] - 0.5)) / 4;
+    assert.ok(Math.abs(out.perSample.loc.data[i] - expected) < 1e-12, `sample ${i}: every sample sees (loc, scale)`);
+  }
+  const plain = reinforceLearned.surrogate(dist, f, rng(3), { n, state }); // untiled: scalar parameters
+  assert.ok(Number.isFinite(plain.surrogate.item()));
+});
+
 learned('one row: trainState\'s variance gradient equals finite differences of the exact variance (exactReinforceMoments)', () => {
   const problem = fixedDiscreteProblems()[1]; // 2 Bernoullis, a table: one row of 2
   const logits = (problem.dist as { logits: Tensor }).logits;
