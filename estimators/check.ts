@@ -28,9 +28,6 @@ export interface CheckProblem<D extends Descriptor = Dist> {
   exactGradient?: Record<string, Tensor>;
 }
 
-/** The families whose support can be enumerated. */
-const DISCRETE = new Set(['bernoulli', 'categorical', 'subset', 'spanning-tree', 'arborescence']);
-
 /**
  * The exact gradient of E[f] with respect to the distribution's parameters by
  * enumerating the support (lib/exact): Bernoullis, a categorical, or a
@@ -38,15 +35,14 @@ const DISCRETE = new Set(['bernoulli', 'categorical', 'subset', 'spanning-tree',
  * every k-subset or spanning tree with its exact probability (lib/structures).
  */
 export function exactGradientOf(dist: Descriptor, f: SampleFunction): Record<string, Tensor> {
-  if (!DISCRETE.has(dist.family)) {
-    throw new RangeError(`exactGradientOf: a ${dist.family} cannot be enumerated; pass the exact gradient (e.g. a closed form)`);
-  }
   if (dist.family === 'subset') return { logits: grad((l: Tensor) => subsetExpectation(l, dist.k, f))(dist.logits) };
   if (dist.family === 'spanning-tree') return { logits: grad((l: Tensor) => spanningTreeExpectation(dist.graph, l, f))(dist.logits) };
   if (dist.family === 'arborescence') {
     throw new RangeError('exactGradientOf: the law of the maximum arborescence of perturbed weights has no known closed form; pass a reference (referenceGradient in estimators/sst.ts)');
   }
-  if (dist.family !== 'bernoulli' && dist.family !== 'categorical') throw new RangeError(`exactGradientOf: unknown family ${dist.family}`);
+  if (dist.family !== 'bernoulli' && dist.family !== 'categorical') {
+    throw new RangeError(`exactGradientOf: a ${dist.family} cannot be enumerated; pass the exact gradient (e.g. a closed form)`);
+  }
   // lib/exact enumerates Bernoullis [D], a categorical [K] and categoricals [D, K]:
   // any other layout is flattened to one of those, f sees its own shape back.
   const shape = dist.logits.shape;
@@ -199,12 +195,12 @@ export function collectEstimates<State>(estimator: Estimator<State, any>, proble
     exact: Float64Array.from(exact.flatMap((g) => Array.from(g.data))),
     value: fTotal / drawn,
     // Timed after sampling, from a generator split off at the end, so the estimates do not depend on it.
-    microsecondsPerEstimate: options.time ? timePerSample(estimator, problem.dist as Dist, problem.f, state, r.split()) : (1000 * elapsed) / drawn,
+    microsecondsPerEstimate: options.time ? timePerSample(estimator, problem.dist, problem.f, state, r.split()) : (1000 * elapsed) / drawn,
   };
 }
 
 /** µs per sample at 64 samples per call, after 100 ms of warm-up calls (the JIT needs that long), over about 30 ms. */
-function timePerSample<State>(estimator: Estimator<State>, dist: Dist, f: SampleFunction, state: State | undefined, r: ReturnType<typeof makeRng>): number {
+function timePerSample<State>(estimator: Estimator<State, any>, dist: Descriptor, f: SampleFunction, state: State | undefined, r: ReturnType<typeof makeRng>): number {
   const n = Math.max(64, estimator.minSamples);
   const call = () => estimateGradient(estimator, dist, f, r, { n, state });
   const warm = performance.now();
