@@ -10,6 +10,7 @@ import { isRecording, record, recordNondifferentiable, stopGradient } from '../t
 import { checkTensor, broadcastStrides } from './define.ts';
 import { mul, div, sub, equal } from './binary.ts';
 import { exp } from './unary.ts';
+import { expKernel } from './exp-kernel.ts';
 import { reshape, broadcastTo } from './shape.ts';
 
 export type Axis = number | readonly number[];
@@ -171,7 +172,7 @@ function lseKernel(X: Float64Array, { outer, n, inner }: Lanes): Float64Array {
         continue;
       }
       let s = 0;
-      for (let k = 0; k < n; k++) s += Math.exp(X[base + k * inner] - m);
+      for (let k = 0; k < n; k++) s += expKernel(X[base + k * inner] - m);
       out[o * inner + i] = m + Math.log(s);
     }
   }
@@ -218,7 +219,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
       }
       let total = 0;
       for (let k = 0; k < n; k++) {
-        const e = Math.exp(X[base + k * inner] - m); // all −∞ or any +∞/NaN give NaN, as 0/0 should
+        const e = expKernel(X[base + k * inner] - m); // all −∞ or any +∞/NaN give NaN, as 0/0 should
         data[base + k * inner] = e;
         total += e;
       }
@@ -254,7 +255,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
         continue;
       }
       let total = 0;
-      for (let k = 0; k < n; k++) total += Math.exp(X[base + k * inner] - m);
+      for (let k = 0; k < n; k++) total += expKernel(X[base + k * inner] - m);
       const logTotal = Math.log(total);
       for (let k = 0; k < n; k++) data[base + k * inner] = X[base + k * inner] - m - logTotal;
     }

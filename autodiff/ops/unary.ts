@@ -7,6 +7,7 @@ import { Tensor, alloc } from '../tensor.ts';
 import { isRecording, record, stopGradient } from '../tape.ts';
 import { unaryOp, maskOf, checkTensor } from './define.ts';
 import { add, sub, mul, div } from './binary.ts';
+import { expKernel } from './exp-kernel.ts';
 
 // ---------------------------------------------------------------- arithmetic
 
@@ -39,7 +40,7 @@ export const abs = unaryOp({
 
 export const exp = unaryOp({
   name: 'exp',
-  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = Math.exp(x[i]); },
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = expKernel(x[i]); },
   vjp: (g, out) => mul(g, out), // d exp(x) = exp(x) dx
 });
 
@@ -91,9 +92,9 @@ export const sigmoid = unaryOp({
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
       if (v >= 0) {
-        out[i] = 1 / (1 + Math.exp(-v));
+        out[i] = 1 / (1 + expKernel(-v));
       } else {
-        const e = Math.exp(v);
+        const e = expKernel(v);
         out[i] = e / (1 + e);
       }
     }
@@ -107,7 +108,7 @@ export const softplus = unaryOp({
   forward: (x, out) => {
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
-      out[i] = Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+      out[i] = Math.max(v, 0) + Math.log1p(expKernel(-Math.abs(v)));
     }
   },
   vjp: (g, _out, x) => mul(g, sigmoid(x)),
@@ -119,7 +120,7 @@ export const logSigmoid = unaryOp({
   forward: (x, out) => {
     for (let i = 0; i < x.length; i++) {
       const v = x[i];
-      out[i] = Math.min(v, 0) - Math.log1p(Math.exp(-Math.abs(v)));
+      out[i] = Math.min(v, 0) - Math.log1p(expKernel(-Math.abs(v)));
     }
   },
   vjp: (g, _out, x) => mul(g, sigmoid(neg(x))), // d log σ(x) = σ(−x) dx
