@@ -185,7 +185,7 @@ export const pathwiseAntithetic = antithetic(pathwiseEstimator);
  * `count` generators that produce the same stream: hand one to each of two
  * estimators, or to one estimator at two parameter values, and they draw the
  * same noise as long as they draw the same shapes in the same order (every
- * estimator draws its samples' noise first, as a tensor [n, ...E]).
+ * estimator draws its samples' noise first, as a tensor with the sample axis first).
  */
 export function commonRandomNumbers(seed: number, count = 2): Rng[] {
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`commonRandomNumbers: count must be a positive integer, got ${count}`);

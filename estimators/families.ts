@@ -28,7 +28,8 @@
 // reparameterized sample (estimators/pathwise.ts). `Descriptor` is what the
 // generic plumbing (paramsOf, withParams, estimateGradient) accepts.
 
-import { Tensor, add, sub, mul, div, exp, log, neg, square, sum, sigmoid, softmax, logSigmoid, logSoftmax, argmax, oneHot, onesLike, stopGradient, type Shape, formatShape } from '../autodiff/index.ts';
+import { Tensor, add, sub, mul, div, exp, log, neg, square, sum, sigmoid, softmax, logSigmoid, logSoftmax, argmax, oneHot, onesLike, stopGradient, sizeOf, type Shape, formatShape } from '../autodiff/index.ts';
+import { expKernel } from '../autodiff/ops/exp-kernel.ts';
 import type { Rng } from '../lib/random.ts';
 import type { Graph, Digraph } from '../lib/structures.ts';
 
@@ -281,10 +282,72 @@ export function hard(family: Family, z: Tensor): Tensor {
   return zc;
 }
 
-/** Draws n hard samples [n, ...E] (no gradient). */
+/**
+ * Draws n hard samples [n, ...E] (no gradient): by inversion for a Bernoulli
+ * or a categorical (see sampleByInversion), loc + scale·ε for a Normal.
+ */
 export function sample(dist: Dist, rng: Rng, n: number, tiled = false): Tensor {
+  if (dist.family !== 'normal') return sampleByInversion(dist, stopGradient(location(dist)), rng, n, tiled);
   const noise = drawNoise(dist, rng, n, tiled);
   return hard(dist.family, perturb(withParams(dist, mapStop(paramsOf(dist))), noise));
+}
+
+/**
+ * Hard samples b ∼ p(·|θ) by inversion, [n, ...E], a constant: from
+ * loc = location(dist) (the logits of a Bernoulli, log θ of a categorical),
+ * with one uniform u per sample and row, drawn as [n, ...rows]:
+ *   Bernoulli     b = [u < σ(logit)]
+ *   categorical   b = onehot(first k with θ_1 + … + θ_k > u·Σθ)
+ * For estimators that need only b (REINFORCE), this is the law of
+ * H(loc + noise) at one uniform per row instead of K Gumbels of two logs
+ * each (torch.multinomial samples the same way). An antithetic generator
+ * pairs u with 1 − u, a quasi-random one spreads u, both per row.
+ */
+export function sampleByInversion(dist: BernoulliDist | CategoricalDist, loc: Tensor, rng: Rng, n: number, tiled = false): Tensor {
+  const event = eventShape(dist, tiled);
+  const L = loc.data;
+  if (dist.family === 'bernoulli') {
+    const U = rng.uniform([n, ...event]).data;
+    const perSample = sizeOf(event);
+    const b = new Float64Array(U.length);
+    for (let i = 0; i < U.length; i++) b[i] = U[i] < sigmoidOf(L[tiled ? i : i % perSample]) ? 1 : 0;
+    return new Tensor(b, [n, ...event]);
+  }
+  const classes = event[event.length - 1];
+  const U = rng.uniform([n, ...event.slice(0, -1)]).data;
+  const rowsPerSample = sizeOf(event) / classes;
+  const weights = new Float64Array(classes);
+  const b = new Float64Array(U.length * classes);
+  for (let q = 0; q < U.length; q++) {
+    const from = (tiled ? q : q % rowsPerSample) * classes;
+    let total = 0;
+    for (let k = 0; k < classes; k++) {
+      weights[k] = expKernel(L[from + k]); // log θ ≤ 0: no overflow
+      total += weights[k];
+    }
+    const target = U[q] * total; // scaled, so rounding in Σθ ≠ 1 does not bias the last class
+    let at = -1;
+    let cumulative = 0;
+    for (let k = 0; k < classes; k++) {
+      cumulative += weights[k];
+      if (cumulative > target) {
+        at = k;
+        break;
+      }
+    }
+    // The running sum ends at total exactly, and u·total < total for every
+    // u < 1 when total ≈ 1 (log θ's largest entry is near 0), so only a row
+    // with no positive weight (NaN logits) gets here: it takes class 0.
+    if (at < 0) at = 0;
+    b[q * classes + at] = 1;
+  }
+  return new Tensor(b, [n, ...event]);
+}
+
+function sigmoidOf(v: number): number {
+  if (v >= 0) return 1 / (1 + expKernel(-v));
+  const e = expKernel(v);
+  return e / (1 + e);
 }
 
 function mapStop(params: Record<string, Tensor>): Record<string, Tensor> {

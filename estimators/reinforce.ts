@@ -23,7 +23,7 @@
 import { Tensor, add, sub, mul, div, sum, mean, reshape, concat, broadcastTo, expandDims, stopGradient, mapTree, scalar, zeros } from '../autodiff/index.ts';
 import { rng as seeded, type Rng } from '../lib/random.ts';
 import { initMlp, applyMlp, mlpSizes, type MlpParams } from '../lib/mlp.ts';
-import { checkFamily, checkSamples, eventShape, sample, drawNoise, hard, location, logProb, logProbAt, paramsOf, withParams, type Dist, type Family, type SampleFunction } from './families.ts';
+import { checkFamily, checkSamples, eventShape, sample, sampleByInversion, location, logProb, logProbAt, paramsOf, withParams, type Dist, type Family, type SampleFunction } from './families.ts';
 import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
 
 export type BaselineKind = 'none' | 'constant' | 'moving-average' | 'leave-one-out' | 'learned';
@@ -78,9 +78,9 @@ function reinforceWith(kind: BaselineKind, dist: Dist, f: SampleFunction, rng: R
     b = sample(dist, rng, n, options.tiled);
     logProbOfSample = () => logProb(dist, b);
   } else {
-    // sample(dist, …) and logProb(dist, b), sharing a categorical's log θ = logSoftmax(logits)
+    // b by inversion and log p(b|θ), sharing a categorical's log θ = logSoftmax(logits)
     const loc = location(dist);
-    b = hard(dist.family, add(stopGradient(loc), drawNoise(dist, rng, n, options.tiled)));
+    b = sampleByInversion(dist, loc, rng, n, options.tiled);
     logProbOfSample = () => logProbAt(dist, loc, b);
   }
   const fb = evaluate(name, f, b, n); // [n]

@@ -66,7 +66,8 @@ report('E[(u − ½)²]  (symmetric)', square(sub(u, 0.5)));
 const gauss = estimateGradient(pathwiseAntithetic, normal(tensor([0.5]), tensor([1])), (x: Tensor) => sum(square(sub(x, 2)), 1), rng(1), { n });
 report('pathwise ∂/∂μ, Gaussian', gauss.perSample.loc);
 report('pathwise ∂/∂σ, Gaussian', gauss.perSample.scale);
-//    REINFORCE on 3 Bernoullis, logistic noise L and −L (b and roughly its complement).
+//    REINFORCE on 3 Bernoullis, sampled by inversion b = [u < p] with u and 1 − u
+//    (b and roughly its complement).
 //    The score flips sign with b, so ĝ is not monotone even when f is: a modest gain.
 const w = tensor([0.8, -0.6, 0.4]);
 const coins = estimateGradient(reinforceAntithetic, bernoulli(tensor([0.3, -0.5, 1.0])), (b: Tensor) => tanh(sum(mul(b, w), 1)), rng(2), { n });

@@ -81,6 +81,16 @@ class NegatedGumbelRng extends AntitheticRng {
   }
 }
 
+/** A broken mirror: the second half's uniforms are (1 − u)², not 1 − u, so those samples follow another law. */
+class SquaredMirrorRng extends AntitheticRng {
+  uniform(shape: readonly number[]): Tensor {
+    const u = Float64Array.from(super.uniform(shape).data);
+    const half = u.length / 2;
+    for (let i = 0; i < half; i++) u[half + i] = u[half + i] * u[half + i];
+    return new Tensor(u, [...shape]);
+  }
+}
+
 /** An estimator run on another noise source built from the caller's generator. */
 function withNoise<S>(estimator: Estimator<S>, name: string, make: (r: Rng) => Rng): Estimator<S> {
   return { ...estimator, name, iidSamples: false, minSamples: 2, surrogate: (d, f, r, o) => estimator.surrogate(d, f, make(r), o) };
@@ -305,10 +315,13 @@ for (const [i, problem] of fixedDiscreteProblems().entries()) {
     assertUnbiased(checkUnbiased(reinforceAntithetic, problem, { samples: SAMPLES, n: N, seed: 10 + i, alpha: ALPHA }), problem.name);
     assertUnbiased(checkUnbiased(antithetic(rebarEstimator), problem, { samples: SAMPLES, n: N, seed: 20 + i, alpha: ALPHA }), problem.name);
     if (problem.dist.family === 'categorical' && problem.dist.logits.rank === 2) {
-      // −G for the second half samples another law: here the gradient moves by 0.02–0.05, 8–15 stderrs
-      // at this size. (On the K = 3 table the move is only ≈ 0.001, too small to be a useful check.)
-      const broken = withNoise(reinforceNone, 'reinforce-negated-gumbel', (r) => new NegatedGumbelRng(r));
+      // REINFORCE samples by inversion, one uniform per row: (1 − u)² for the second half
+      // samples another law, and the mean moves by many stderrs at this size; REBAR draws
+      // Gumbels, and −G for the second half is its broken mirror.
+      const broken = withNoise(reinforceNone, 'reinforce-squared-mirror', (r) => new SquaredMirrorRng(r));
       assertRejected(checkUnbiased(broken, problem, { samples: SAMPLES, n: N, seed: 10 + i, alpha: ALPHA }), problem.name);
+      const brokenRebar = withNoise(rebarEstimator, 'rebar-negated-gumbel', (r) => new NegatedGumbelRng(r));
+      assertRejected(checkUnbiased(brokenRebar, problem, { samples: SAMPLES, n: N, seed: 20 + i, alpha: ALPHA }), problem.name);
     }
   });
 }

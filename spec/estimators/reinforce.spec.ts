@@ -213,7 +213,8 @@ semantics('quadrature over the noise equals enumeration of b (two exact methods 
   const problem = fixedDiscreteProblems()[1]; // 2 Bernoullis
   const logits = (problem.dist as { logits: Tensor }).logits;
   const p = Array.from(logits.data, (l) => 1 / (1 + Math.exp(-l)));
-  const q = quadratureMoments(reinforceNone, problem.dist, problem.f, { blocks: 1, nodes: 8, breakpoints: [[1 - p[0]], [1 - p[1]]] });
+  // b_j = [u_j < p_j] (sampling by inversion): the integrand jumps at u_j = p_j.
+  const q = quadratureMoments(reinforceNone, problem.dist, problem.f, { blocks: 1, nodes: 8, breakpoints: [[p[0]], [p[1]]] });
   const e = exactReinforceMoments('bernoulli', logits, problem.f);
   for (let j = 0; j < 2; j++) {
     // The integrand is piecewise constant on the panels, so both are exact up to rounding.
@@ -387,7 +388,7 @@ learned('one row: trainState\'s variance gradient equals finite differences of t
     return sum(exactReinforceMoments('bernoulli', logits, (b) => sub(problem.f(b), beta)).variance).item();
   };
   const p = Array.from(logits.data, (l) => 1 / (1 + Math.exp(-l)));
-  const q = quadratureMoments(reinforceLearned, problem.dist, problem.f, { blocks: 1, nodes: 4, breakpoints: [[1 - p[0]], [1 - p[1]]], state, trainState: true });
+  const q = quadratureMoments(reinforceLearned, problem.dist, problem.f, { blocks: 1, nodes: 4, breakpoints: [[p[0]], [p[1]]], state, trainState: true });
   // The quadrature is exact here (the estimate is constant on its panels): the same variance two ways.
   assert.ok(Math.abs(sum(q.variance.logits).item() - exactVariance(net)) < 1e-12, 'quadrature variance = enumeration');
   assertMatchesDifferences(q.stateGradient, net, exactVariance);
@@ -404,9 +405,18 @@ learned('a batch [2, 3]: trainState on the enumerated support gives every per-ro
   const state = randomLearnedState(dist, 6);
   const net = state.net as MlpParams;
   const moments = exactMoments('categoricals', logits, () => perOutcome(net));
-  // Uniforms that make the Gumbel-max sample each outcome in turn: the chosen
-  // class gets −log(−log(1 − 1e-12)) ≈ 27.6, the others ≈ −3.3.
-  const script = Array.from(support.data, (x) => (x === 1 ? 1 - 1e-12 : 1e-12));
+  // Uniforms that make sampling by inversion draw each outcome in turn: one per
+  // row, in the middle of the chosen class's slice of the cumulative probabilities.
+  const theta = softmax(logits, -1).data;
+  const script: number[] = [];
+  for (let o = 0; o < 9; o++) {
+    for (let r = 0; r < 2; r++) {
+      const k = Array.from(support.data.subarray(o * 6 + r * 3, o * 6 + r * 3 + 3)).indexOf(1);
+      let below = 0;
+      for (let c = 0; c < k; c++) below += theta[r * 3 + c];
+      script.push(below + theta[r * 3 + k] / 2);
+    }
+  }
   const out = estimateGradient(reinforceLearned, dist, f, new ScriptedRng(script), { n: 9, state, trainState: true, weights: moments.probabilities });
   for (let j = 0; j < 54; j++) {
     assert.ok(Math.abs(out.perSample.logits.data[j] - moments.values.data[j]) < 1e-12, `per-outcome estimate [${j}]`);

@@ -1,0 +1,110 @@
+// estimators/families.ts: sampling by inversion (sample, sampleByInversion).
+//   law: χ² goodness of fit of the drawn classes and bits against softmax θ
+//   and σ(θ), per row, untiled and tiled (α = 1e-4 per test); power: the same
+//   test rejects draws from logits moved by 0.15 in one class;
+//   the map from uniforms to outcomes: scripted uniforms at the edges of the
+//   cumulative probabilities, a class of probability 0 never drawn, the
+//   largest uniform taking the last class of positive probability.
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Tensor, tensor, rng, ScriptedRng, softmax, sigmoid, categorical, bernoulli, sample } from '../../index.ts';
+import { sampleByInversion, location } from '../../estimators/families.ts';
+import { chiSquareTest } from '../../lib/stats.ts';
+
+const ALPHA = 1e-4;
+
+/** Counts of each class over n one-hot samples of one row `row` (samples [n, ...rows, K]). */
+function classCounts(b: Tensor, rows: number, row: number): number[] {
+  const K = b.shape[b.rank - 1];
+  const n = b.shape[0];
+  const counts = new Array<number>(K).fill(0);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < K; k++) counts[k] += b.data[(i * rows + row) * K + k];
+  }
+  return counts;
+}
+
+const law = suite('sampling by inversion: the law');
+
+law('categorical [2, 5]: each row χ²-fits softmax θ; logits moved by 0.15 are rejected', () => {
+  const logits = tensor([[0.3, -1.2, 0.8, 0, -0.4], [2, -2, 0.5, 0.1, -0.3]]);
+  const n = 40000;
+  const b = sample(categorical(logits), rng(11), n);
+  assert.equal(b.shape, [n, 2, 5]);
+  const theta = softmax(logits, -1).data;
+  for (let r = 0; r < 2; r++) {
+    const p = Array.from(theta.subarray(5 * r, 5 * r + 5));
+    const counts = classCounts(b, 2, r);
+    assert.is(counts.reduce((a, c) => a + c, 0), n, 'one class per sample');
+    assert.ok(chiSquareTest(counts, p).pValue > ALPHA, `row ${r}: ${counts}`);
+    // Power: the same test, against draws from logits with class 0 moved by 0.15.
+    const moved = Array.from(logits.data);
+    moved[5 * r] += 0.15;
+    const other = sample(categorical(tensor(moved, [2, 5])), rng(12), n);
+    assert.ok(chiSquareTest(classCounts(other, 2, r), p).pValue < ALPHA, `row ${r}: moved logits not rejected`);
+  }
+});
+
+law('tiled: sample i of row r follows its own copy θ_ir', () => {
+  const n = 20000;
+  // Even samples see one law, odd samples another.
+  const a = [1, 0, -1];
+  const c = [-1, 0.5, 0.2];
+  const rows = Array.from({ length: n }, (_, i) => (i % 2 === 0 ? a : c)).flat();
+  const dist = categorical(tensor(rows, [n, 3]));
+  const b = sampleByInversion(dist, location(dist), rng(13), n, true);
+  assert.equal(b.shape, [n, 3]);
+  for (const [parity, logits] of [[0, a], [1, c]] as const) {
+    const counts = [0, 0, 0];
+    for (let i = parity; i < n; i += 2) for (let k = 0; k < 3; k++) counts[k] += b.data[3 * i + k];
+    const p = Array.from(softmax(tensor(logits), -1).data);
+    assert.ok(chiSquareTest(counts, p).pValue > ALPHA, `parity ${parity}: ${counts}`);
+  }
+});
+
+law('Bernoulli [3]: each bit χ²-fits σ(θ)', () => {
+  const logits = tensor([-2, 0.4, 3]);
+  const n = 40000;
+  const b = sample(bernoulli(logits), rng(14), n);
+  assert.equal(b.shape, [n, 3]);
+  const p = sigmoid(logits).data;
+  for (let j = 0; j < 3; j++) {
+    let ones = 0;
+    for (let i = 0; i < n; i++) ones += b.data[3 * i + j];
+    assert.ok(chiSquareTest([n - ones, ones], [1 - p[j], p[j]]).pValue > ALPHA, `bit ${j}: ${ones} of ${n}`);
+  }
+});
+
+law.run();
+
+const map = suite('sampling by inversion: uniforms to outcomes');
+
+map('a uniform picks the class whose slice of the cumulative probabilities holds it', () => {
+  const logits = tensor([Math.log(0.2), Math.log(0.5), Math.log(0.3)]);
+  const dist = categorical(logits);
+  const u = [0.1, 0.1999, 0.2001, 0.69, 0.71, 0.999];
+  const expected = [0, 0, 1, 1, 2, 2];
+  const b = sample(dist, new ScriptedRng(u), u.length);
+  for (let i = 0; i < u.length; i++) assert.is(Array.from(b.data.subarray(3 * i, 3 * i + 3)).indexOf(1), expected[i], `u = ${u[i]}`);
+  const bits = sample(bernoulli(tensor([0])), new ScriptedRng([0.4999, 0.5001]), 2).data;
+  assert.equal(Array.from(bits), [1, 0], 'b = [u < σ(θ)]');
+});
+
+map('a class of probability 0 is never drawn, even at u next to 0 or 1', () => {
+  const dist = categorical(tensor([-Infinity, 0, -Infinity, 0.5, -Infinity]));
+  const b = sample(dist, new ScriptedRng([1e-300, 0.5, 1 - 2 ** -53]), 3);
+  const classes = [0, 1, 2].map((i) => Array.from(b.data.subarray(5 * i, 5 * i + 5)).indexOf(1));
+  assert.equal(classes, [1, 3, 3]);
+});
+
+map('the largest uniform, 1 − 2⁻⁵³, takes the last class of positive probability; a NaN row takes class 0', () => {
+  // Ten probabilities of 0.1, whose running sum stops short of 1 in floating point, and a class of 0.
+  const logits = tensor(Array.from({ length: 10 }, () => Math.log(0.1)).concat([-Infinity]));
+  const b = sample(categorical(logits), new ScriptedRng([1 - 2 ** -53]), 1);
+  assert.is(Array.from(b.data).indexOf(1), 9);
+  const nan = sample(categorical(tensor([NaN, 0, 1])), new ScriptedRng([0.5]), 1);
+  assert.equal(Array.from(nan.data), [1, 0, 0]);
+});
+
+map.run();
