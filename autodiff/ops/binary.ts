@@ -12,28 +12,24 @@ import { sumToShape } from './shape.ts';
 
 export const add = binaryOp({
   name: 'add',
-  fn: (a, b) => a + b,
   same: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i]; },
   vjp: [(g) => g, (g) => g],
 });
 
 export const sub = binaryOp({
   name: 'sub',
-  fn: (a, b) => a - b,
   same: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] - b[i]; },
   vjp: [(g) => g, (g) => neg(g)],
 });
 
 export const mul = binaryOp({
   name: 'mul',
-  fn: (a, b) => a * b,
   same: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] * b[i]; },
   vjp: [(g, _out, _a, b) => mul(g, b), (g, _out, a) => mul(g, a)],
 });
 
 export const div = binaryOp({
   name: 'div',
-  fn: (a, b) => a / b,
   same: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] / b[i]; },
   // d(a/b) = da / b − (a/b) db / b: the second term reuses the output.
   vjp: [(g, _out, _a, b) => div(g, b), (g, out, _a, b) => neg(mul(g, div(out, b)))],
@@ -43,7 +39,6 @@ export const div = binaryOp({
 // (the limit for b > 0), so a constant exponent of a zero base is harmless.
 export const pow = binaryOp({
   name: 'pow',
-  fn: (a, b) => Math.pow(a, b),
   same: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = Math.pow(a[i], b[i]); },
   vjp: [
     (g, _out, a, b) => mul(g, mul(b, pow(a, sub(b, 1)))),
@@ -54,14 +49,12 @@ export const pow = binaryOp({
 // At a tie the gradient is split evenly between the two inputs.
 export const maximum = binaryOp({
   name: 'maximum',
-  fn: (a, b) => (a > b || a !== a ? a : b),
   same: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] > b[i] || a[i] !== a[i] ? a[i] : b[i]; },
   vjp: [(g, _out, a, b) => mul(g, winMask(a, b)), (g, _out, a, b) => mul(g, winMask(b, a))],
 });
 
 export const minimum = binaryOp({
   name: 'minimum',
-  fn: (a, b) => (a < b || a !== a ? a : b),
   same: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] < b[i] || a[i] !== a[i] ? a[i] : b[i]; },
   vjp: [(g, _out, a, b) => mul(g, winMask(b, a)), (g, _out, a, b) => mul(g, winMask(a, b))],
 });
@@ -78,31 +71,26 @@ function winMask(a: Tensor, b: Tensor): Tensor {
 
 export const greater = binaryOp({
   name: 'greater',
-  fn: (a, b) => (a > b ? 1 : 0),
   same: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] > b[i] ? 1 : 0; },
 });
 
 export const greaterEqual = binaryOp({
   name: 'greaterEqual',
-  fn: (a, b) => (a >= b ? 1 : 0),
   same: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] >= b[i] ? 1 : 0; },
 });
 
 export const less = binaryOp({
   name: 'less',
-  fn: (a, b) => (a < b ? 1 : 0),
   same: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] < b[i] ? 1 : 0; },
 });
 
 export const lessEqual = binaryOp({
   name: 'lessEqual',
-  fn: (a, b) => (a <= b ? 1 : 0),
   same: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] <= b[i] ? 1 : 0; },
 });
 
 export const equal = binaryOp({
   name: 'equal',
-  fn: (a, b) => (a === b ? 1 : 0),
   same: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] === b[i] ? 1 : 0; },
 });
 

@@ -57,9 +57,7 @@ type BinaryVjp = (g: Tensor, out: Tensor, a: Tensor, b: Tensor) => Tensor;
 
 export interface BinarySpec {
   name: string;
-  /** The elementwise function, used on broadcast inputs. */
-  fn: (a: number, b: number) => number;
-  /** The same function as one monomorphic loop over equal-length arrays: the hot path. */
+  /** The elementwise function as one monomorphic loop over equal-length arrays (broadcast inputs are copied out first). */
   same: (a: Float64Array, b: Float64Array, out: Float64Array) => void;
   /** Cotangents of a and of b, at the output's shape (the caller folds them back with sumToShape). */
   vjp?: readonly [BinaryVjp, BinaryVjp];
@@ -69,7 +67,7 @@ export type BinaryFn = (a: Tensor | number, b: Tensor | number) => Tensor;
 
 /** A broadcasting binary op; each VJP is folded back to its input's shape by sumToShape. */
 export function binaryOp(spec: BinarySpec): BinaryFn {
-  const { name, fn, same, vjp } = spec;
+  const { name, same, vjp } = spec;
   return (aIn: Tensor | number, bIn: Tensor | number): Tensor => {
     const a = toTensor(name, aIn);
     const b = toTensor(name, bIn);
@@ -80,7 +78,7 @@ export function binaryOp(spec: BinarySpec): BinaryFn {
     } else {
       const shape = broadcastShapes(name, a.shape, b.shape);
       out = new Tensor(alloc(sizeOf(shape)), shape);
-      broadcastBinary(a, b, out, fn, same);
+      broadcastBinary(a, b, out, same);
     }
     if (!isRecording()) return out;
     if (vjp === undefined) return recordNondifferentiable(name, [a, b], out);
@@ -105,12 +103,11 @@ export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
 // row against a matrix ([n] with [m, n]), repeat the smaller operand along
 // the leading axes of the larger one. They run the op's own same-shape loop
 // over blocks of the output, against the small operand tiled once into a
-// block of about TILE elements; only other broadcasts take the odometer.
+// block of about TILE elements.
 const TILE = 1024;
 
 function broadcastBinary(
   a: Tensor, b: Tensor, out: Tensor,
-  fn: (a: number, b: number) => number,
   same: (a: Float64Array, b: Float64Array, out: Float64Array) => void,
 ): void {
   const A = a.data;
@@ -137,29 +134,13 @@ function broadcastBinary(
     }
     return;
   }
-  const shape = out.shape;
-  const rank = shape.length;
-  const sa = broadcastStrides(a.shape, shape);
-  const sb = broadcastStrides(b.shape, shape);
-  const inner = shape[rank - 1];
-  const ia = sa[rank - 1];
-  const ib = sb[rank - 1];
-  const index = new Array<number>(rank).fill(0);
-  let offA = 0;
-  let offB = 0;
-  for (let o = 0; o < O.length; o += inner) {
-    for (let j = 0; j < inner; j++) O[o + j] = fn(A[offA + j * ia], B[offB + j * ib]);
-    // Advance the multi-index over the outer axes, like an odometer.
-    for (let ax = rank - 2; ax >= 0; ax--) {
-      index[ax]++;
-      offA += sa[ax];
-      offB += sb[ax];
-      if (index[ax] < shape[ax]) break;
-      offA -= sa[ax] * shape[ax];
-      offB -= sb[ax] * shape[ax];
-      index[ax] = 0;
-    }
-  }
+  // Any other broadcast ([n, 1] against [n, K], [n, 1] against [1, K], …):
+  // copy each operand out to the output's shape, a loop per row, and run the
+  // same-shape loop. Cheaper than calling the op's function per element
+  // from a call site that every op shares (V8 cannot inline it there).
+  const fullA = A.length === O.length ? A : broadcastCopy(a, out.shape);
+  const fullB = B.length === O.length ? B : broadcastCopy(b, out.shape);
+  same(fullA, fullB, O);
 }
 
 /** True when `shape`, without its leading 1s, is the trailing part of `outShape`. */
