@@ -9,7 +9,7 @@ import { Tensor, alloc, formatShape, normalizeAxis, sizeOf, type Shape } from '.
 import { isRecording, record, recordNondifferentiable, stopGradient } from '../tape.ts';
 import { checkTensor, broadcastStrides } from './define.ts';
 import { mul, div, sub, equal } from './binary.ts';
-import { exp } from './unary.ts';
+import { expKnown } from './unary.ts';
 import { expKernel } from './exp-kernel.ts';
 import { reshape, broadcastTo } from './shape.ts';
 
@@ -240,6 +240,9 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const { outer, n, inner } = lanes;
   const X = x.data;
   const data = alloc(X.length);
+  // The VJP needs softmax = exp(out): when it may run, keep exp(x − m) / Σ
+  // from this pass instead of taking every exponential again.
+  const probabilities = isRecording() ? alloc(X.length) : null;
   // Per lane: (x − m) − log Σ exp(x − m), which keeps the largest entry's
   // result exact (−log Σ…) instead of rounding x − logsumexp(x).
   for (let o = 0; o < outer; o++) {
@@ -252,18 +255,27 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
       }
       if (!Number.isFinite(m)) {
         for (let k = 0; k < n; k++) data[base + k * inner] = X[base + k * inner] - m; // NaN, or −∞ − (−∞)
+        if (probabilities !== null) for (let k = 0; k < n; k++) probabilities[base + k * inner] = Math.exp(data[base + k * inner]);
         continue;
       }
       let total = 0;
-      for (let k = 0; k < n; k++) total += expKernel(X[base + k * inner] - m);
+      for (let k = 0; k < n; k++) {
+        const e = expKernel(X[base + k * inner] - m);
+        if (probabilities !== null) probabilities[base + k * inner] = e;
+        total += e;
+      }
       const logTotal = Math.log(total);
       for (let k = 0; k < n; k++) data[base + k * inner] = X[base + k * inner] - m - logTotal;
+      if (probabilities !== null) {
+        const scale = 1 / total;
+        for (let k = 0; k < n; k++) probabilities[base + k * inner] *= scale;
+      }
     }
   }
   const out = new Tensor(data, x.shape);
-  if (!isRecording()) return out;
-  // d log softmax: g − softmax ⊙ Σ g; softmax is exp(out), reusing the output.
-  return record('logSoftmax', [x], out, (g) => [sub(g, mul(exp(out), sum(g, lanes.axis, true)))]);
+  if (probabilities === null) return out;
+  // d log softmax: g − softmax ⊙ Σ g, with softmax = exp(out) from the forward pass.
+  return record('logSoftmax', [x], out, (g) => [sub(g, mul(expKnown(out, probabilities), sum(g, lanes.axis, true)))]);
 }
 
 // ---------------------------------------------------------------- argmax (no derivative)

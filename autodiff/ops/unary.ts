@@ -44,6 +44,16 @@ export const exp = unaryOp({
   vjp: (g, out) => mul(g, out), // d exp(x) = exp(x) dx
 });
 
+/**
+ * exp(x) whose value the caller already has (logSoftmax keeps softmax from
+ * its forward pass for its VJP): the same node as exp(x), without the pass.
+ */
+export function expKnown(x: Tensor, value: Float64Array): Tensor {
+  const out = new Tensor(value, x.shape);
+  if (!isRecording()) return out;
+  return record('exp', [x], out, (g) => [mul(g, out)]);
+}
+
 // log(0) = −Infinity and log(x < 0) = NaN, as IEEE says.
 export const log = unaryOp({
   name: 'log',
