@@ -316,32 +316,41 @@ export function sampleByInversion(dist: BernoulliDist | CategoricalDist, loc: Te
   const classes = event[event.length - 1];
   const U = rng.uniform([n, ...event.slice(0, -1)]).data;
   const rowsPerSample = sizeOf(event) / classes;
-  const weights = new Float64Array(classes);
+  const cumulative = new Float64Array(classes); // θ_1 + … + θ_k of the row starting at `cached`
+  let cached = -1;
   const b = new Float64Array(U.length * classes);
   for (let q = 0; q < U.length; q++) {
     const from = (tiled ? q : q % rowsPerSample) * classes;
-    let total = 0;
-    for (let k = 0; k < classes; k++) {
-      weights[k] = expKernel(L[from + k]); // log θ ≤ 0: no overflow
-      total += weights[k];
-    }
-    const target = U[q] * total; // scaled, so rounding in Σθ ≠ 1 does not bias the last class
-    let at = -1;
-    let cumulative = 0;
-    for (let k = 0; k < classes; k++) {
-      cumulative += weights[k];
-      if (cumulative > target) {
-        at = k;
-        break;
+    // Tiled parameters repeat one row n times: its sums are reused while the rows are equal.
+    if (from !== cached && !(cached >= 0 && sameRow(L, from, cached, classes))) {
+      let total = 0;
+      for (let k = 0; k < classes; k++) {
+        total += expKernel(L[from + k]); // log θ ≤ 0: no overflow
+        cumulative[k] = total;
       }
+      cached = from;
     }
-    // The running sum ends at total exactly, and u·total < total for every
-    // u < 1 when total ≈ 1 (log θ's largest entry is near 0), so only a row
-    // with no positive weight (NaN logits) gets here: it takes class 0.
-    if (at < 0) at = 0;
-    b[q * classes + at] = 1;
+    // The first k with θ_1 + … + θ_k > u·Σθ (scaled, so rounding in Σθ ≠ 1 does
+    // not favour the last class), by bisection. Classes of probability 0 never
+    // qualify: the running sum does not grow there. A row with no positive
+    // weight (NaN logits) takes class 0.
+    const target = U[q] * cumulative[classes - 1];
+    let low = 0;
+    let high = classes - 1;
+    if (!(cumulative[high] > target)) high = 0;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (cumulative[middle] > target) high = middle;
+      else low = middle + 1;
+    }
+    b[q * classes + high] = 1;
   }
   return new Tensor(b, [n, ...event]);
+}
+
+function sameRow(L: Float64Array, a: number, b: number, length: number): boolean {
+  for (let k = 0; k < length; k++) if (L[a + k] !== L[b + k]) return false;
+  return true;
 }
 
 function sigmoidOf(v: number): number {
