@@ -37,6 +37,13 @@ function gemm(
   }
   const m4 = m - (m % 4);
   const n4 = n - (n % 4);
+  if (m4 === 0 && sBj === 1) {
+    // One to three rows (a batch of 1) against a row-major B: a 1×4 tile would
+    // walk B down its columns, 4 at a time, n/4 times; instead each row of C
+    // accumulates whole rows of B in one pass, reading B in order.
+    for (let i = 0; i < m; i++) rowKernel(A, aOff + i * sAi, sAp, B, bOff, sBp, C, cOff + i * n, k, n);
+    return;
+  }
   // Columns outside, rows inside: the 4 columns of B that a tile reads stay
   // in cache while every row of A passes them.
   for (let j = 0; j < n4; j += 4) {
@@ -98,6 +105,28 @@ function tile1x4(
     b += sBp;
   }
   C[c] = c0; C[c + 1] = c1; C[c + 2] = c2; C[c + 3] = c3;
+}
+
+// One row of C from the rows of B (B(p, j) at B[b + p·sBp + j]): C(i, ·) = Σ_p A(i, p) B(p, ·),
+// eight rows of B per pass over C.
+function rowKernel(A: Float64Array, a: number, sAp: number, B: Float64Array, b: number, sBp: number, C: Float64Array, c: number, k: number, n: number): void {
+  C.fill(0, c, c + n);
+  const k8 = k - (k % 8);
+  for (let p = 0; p < k8; p += 8) {
+    const x0 = A[a + p * sAp], x1 = A[a + (p + 1) * sAp], x2 = A[a + (p + 2) * sAp], x3 = A[a + (p + 3) * sAp];
+    const x4 = A[a + (p + 4) * sAp], x5 = A[a + (p + 5) * sAp], x6 = A[a + (p + 6) * sAp], x7 = A[a + (p + 7) * sAp];
+    const r0 = b + p * sBp, r1 = r0 + sBp, r2 = r1 + sBp, r3 = r2 + sBp;
+    const r4 = r3 + sBp, r5 = r4 + sBp, r6 = r5 + sBp, r7 = r6 + sBp;
+    for (let j = 0; j < n; j++) {
+      C[c + j] += (x0 * B[r0 + j] + x1 * B[r1 + j]) + (x2 * B[r2 + j] + x3 * B[r3 + j]) +
+        ((x4 * B[r4 + j] + x5 * B[r5 + j]) + (x6 * B[r6 + j] + x7 * B[r7 + j]));
+    }
+  }
+  for (let p = k8; p < k; p++) {
+    const x = A[a + p * sAp];
+    const r = b + p * sBp;
+    for (let j = 0; j < n; j++) C[c + j] += x * B[r + j];
+  }
 }
 
 function dotKernel(A: Float64Array, a: number, sAp: number, B: Float64Array, b: number, sBp: number, k: number): number {

@@ -86,6 +86,16 @@ grads('matmul past the unrolled and blocked paths (k = 70 > 64, odd sizes)', () 
   checkGrads((x, y) => square(matmul(x, y)), [p, q], { order: 2, seed: 2 });
 });
 
+grads('matmul with one to three rows (the row kernel: eight rows of B per pass, and the rest)', () => {
+  for (const m of [1, 2, 3]) {
+    for (const k of [8, 17]) {
+      const [a, b] = fc.sample(fc.tuple(tensorOf([m, k], values), tensorOf([k, 5], values)), { seed: SEED + m + k, numRuns: 1 })[0];
+      assertClose(matmul(a, b), refMatmul(a, b), 1e-13, 1e-13, `[${m}, ${k}] · [${k}, 5]`);
+      checkGrads((x, y) => square(matmul(x, y)), [a, b], { order: 2, seed: m * k });
+    }
+  }
+});
+
 grads('matmulT (the primitive behind matmul and its VJPs) for all four transpose flags', () => {
   for (const [ta, tb] of [[false, false], [false, true], [true, false], [true, true]] as const) {
     fc.assert(
