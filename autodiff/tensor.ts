@@ -272,6 +272,7 @@ export function alloc(n: number): Float64Array {
   // hands every later small tensor offset 0 (they would share memory), a
   // fractional one misaligns the next view.
   if ((n >>> 0) !== n) checkLength(n);
+  if (n >= RECYCLE_MIN) return allocLarge(n);
   if (n > SMALL) return new Float64Array(n);
   if (slabUsed + n > SLAB_DOUBLES) {
     slab = new ArrayBuffer(SLAB_DOUBLES * 8);
@@ -286,4 +287,80 @@ export function alloc(n: number): Float64Array {
 function checkLength(n: number): void {
   if (typeof n !== 'number') throw new TypeError(`alloc: length must be a number, got ${typeof n}`);
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`alloc: length must be a non-negative integer, got ${n}`);
+}
+
+// ---------------------------------------------------------------- recycling large buffers
+//
+// A fresh large Float64Array costs more than the op that fills it: its pages
+// are mapped and zeroed by the system on first touch (about 2 ms per 8 MB
+// here, against 1 ms for a pass of multiplications). JavaScript cannot free a
+// buffer, so the engine recycles the only ones it can prove dead: those
+// allocated during a first-order backward pass (no transform recording it),
+// which nothing can hold once the pass is over except the gradients it
+// returns. transforms.ts opens a frame around such a pass; when the pass is
+// done, every buffer of RECYCLE_MIN or more elements allocated in the frame,
+// except those under the returned gradients, goes to a pool that alloc draws
+// from (zeroed again on the way out, so alloc's contract is unchanged).
+
+const RECYCLE_MIN = 4096; // 32 KB: below this a fresh array is cheap
+const POOL_BYTES = 64 * 1024 * 1024; // at most this much is kept for reuse
+const pool = new Map<number, Float64Array[]>();
+let pooledBytes = 0;
+let frame: Float64Array[] | null = null;
+let recycling = true;
+
+function allocLarge(n: number): Float64Array {
+  const free = pool.get(n);
+  let out: Float64Array;
+  if (free !== undefined && free.length > 0) {
+    out = free.pop() as Float64Array;
+    pooledBytes -= out.byteLength;
+    out.fill(0);
+  } else {
+    out = new Float64Array(n);
+  }
+  if (frame !== null) frame.push(out);
+  return out;
+}
+
+/**
+ * @internal Opens a recycling frame for a backward pass and returns the frame
+ * it replaces (to be passed back to closeRecycling).
+ */
+export function openRecycling(): Float64Array[] | null {
+  const outer = frame;
+  frame = recycling ? [] : null;
+  return outer;
+}
+
+/**
+ * @internal Closes the current frame. With `keep` (giving the pass's results), every
+ * large buffer allocated in the frame that is not under one of them goes to
+ * the pool; without (the pass threw), nothing is recycled.
+ */
+export function closeRecycling(outer: Float64Array[] | null, keep?: () => readonly Tensor[]): void {
+  const done = frame;
+  frame = outer;
+  if (done === null || done.length === 0 || keep === undefined) return;
+  const kept = new Set<ArrayBufferLike>();
+  for (const t of keep()) kept.add(t.data.buffer);
+  for (const buffer of done) {
+    if (kept.has(buffer.buffer) || pooledBytes + buffer.byteLength > POOL_BYTES) continue;
+    let free = pool.get(buffer.length);
+    if (free === undefined) pool.set(buffer.length, (free = []));
+    free.push(buffer);
+    pooledBytes += buffer.byteLength;
+  }
+}
+
+/** @internal Bytes waiting in the pool (for specs). */
+export function pooledByteCount(): number {
+  return pooledBytes;
+}
+
+/** @internal Turns recycling on or off (specs compare the two), emptying the pool. */
+export function setRecycling(enabled: boolean): void {
+  recycling = enabled;
+  pool.clear();
+  pooledBytes = 0;
 }

@@ -7,8 +7,8 @@
 // an outer transform is recording, the backward pass is recorded too, which
 // is what makes grad(grad(f)) work.
 
-import { Tensor, alloc, formatShape, shapesEqual } from './tensor.ts';
-import { openTape, closeTape, watch, idOn, describe, type Tape } from './tape.ts';
+import { Tensor, alloc, formatShape, shapesEqual, openRecycling, closeRecycling } from './tensor.ts';
+import { openTape, closeTape, watch, idOn, describe, isRecording, type Tape } from './tape.ts';
 import { mapTree, leaves } from './tree.ts';
 import { add } from './ops/binary.ts';
 
@@ -45,6 +45,25 @@ function backpropagate(tape: Tape, outputs: readonly Tensor[], cotangents: reado
     }
   }
   return cts;
+}
+
+/**
+ * Runs a backward pass `pass` and returns its results. When no transform is
+ * recording it, the pass's large temporaries are recycled afterwards (see
+ * tensor.ts): nothing but the returned trees can refer to them.
+ */
+function recycled<R>(pass: () => R): R {
+  if (isRecording()) return pass(); // an outer tape keeps the pass's tensors
+  const outer = openRecycling();
+  let results: R;
+  try {
+    results = pass();
+  } catch (error) {
+    closeRecycling(outer);
+    throw error;
+  }
+  closeRecycling(outer, () => leaves(results, 'grad'));
+  return results;
 }
 
 function zerosOf(x: Tensor): Tensor {
@@ -84,8 +103,10 @@ function differentiate(op: string, f: (...args: never[]) => unknown, args: unkno
     throw new RangeError(`${op}: f must return a scalar, got shape ${formatShape(value.shape)}; reduce it with sum() or use vjp`);
   }
   const seed = new Tensor(new Float64Array([1]), []);
-  const cts = backpropagate(tape, [value], [seed]);
-  const grads = argnums.map((i) => mapTree(watched[i], (x) => cts[leafId(x)] ?? zerosOf(x), op));
+  const grads = recycled(() => {
+    const cts = backpropagate(tape, [value], [seed]);
+    return argnums.map((i) => mapTree(watched[i], (x) => cts[leafId(x)] ?? zerosOf(x), op));
+  });
   tape.nodes = []; // nothing can use this tape again
   return { value, grads };
 }
@@ -152,8 +173,10 @@ export function vjp<P extends unknown[], O>(f: (...primals: P) => O, ...primals:
           throw new RangeError(`vjp: cotangent shape ${formatShape(c.shape)} does not match output shape ${formatShape(outs[i].shape)}`);
         }
       });
-      const cts = backpropagate(tape, outs, cs);
-      return watched.map((w) => mapTree(w, (x) => cts[leafId(x)] ?? zerosOf(x), 'vjp')) as P;
+      return recycled(() => {
+        const cts = backpropagate(tape, outs, cs);
+        return watched.map((w) => mapTree(w, (x) => cts[leafId(x)] ?? zerosOf(x), 'vjp')) as P;
+      });
     },
   };
 }
