@@ -59,7 +59,31 @@ function reduceKernel(x: Tensor, reduced: readonly boolean[], mode: 'sum' | 'max
     out[0] = acc;
     return out;
   }
+  if (out.length === X.length) {
+    out.set(X); // every reduced axis has length 1: nothing to combine
+    return out;
+  }
   const rank = shape.length;
+  let suffix = rank; // the reduced axes are exactly shape[suffix:]: contiguous lanes
+  while (suffix > 0 && reduced[suffix - 1]) suffix--;
+  if (mode === 'sum' && suffix < rank && !reduced.slice(0, suffix).some((r) => r)) {
+    const lane = X.length / out.length;
+    for (let o = 0, at = 0; o < out.length; o++) {
+      let acc = 0;
+      for (const end = at + lane; at < end; at++) acc += X[at];
+      out[o] = acc;
+    }
+    return out;
+  }
+  let prefix = 0; // the reduced axes are exactly shape[:prefix]: rows added into one
+  while (prefix < rank && reduced[prefix]) prefix++;
+  if (mode === 'sum' && prefix > 0 && !reduced.slice(prefix).some((r) => r)) {
+    const width = out.length;
+    for (let at = 0; at < X.length; at += width) {
+      for (let j = 0; j < width; j++) out[j] += X[at + j];
+    }
+    return out;
+  }
   const so = broadcastStrides(kept, shape);
   const inner = shape[rank - 1];
   const io = so[rank - 1];
