@@ -29,7 +29,7 @@
 // generic plumbing (paramsOf, withParams, estimateGradient) accepts.
 
 import { Tensor, add, sub, mul, div, exp, log, neg, square, sum, sigmoid, softmax, logSigmoid, logSoftmax, argmax, oneHot, onesLike, stopGradient, sizeOf, type Shape, formatShape } from '../autodiff/index.ts';
-import { expKernel } from '../autodiff/ops/exp-kernel.ts';
+import { expKernel } from '../autodiff/ops/kernels.ts';
 import type { Rng } from '../lib/random.ts';
 import type { Graph, Digraph } from '../lib/structures.ts';
 

@@ -10,7 +10,7 @@ import { isRecording, record, recordNondifferentiable, stopGradient } from '../t
 import { checkTensor, broadcastStrides } from './define.ts';
 import { mul, div, sub, equal } from './binary.ts';
 import { expKnown } from './unary.ts';
-import { expKernel } from './exp-kernel.ts';
+import { expKernel } from './kernels.ts';
 import { reshape, broadcastTo } from './shape.ts';
 
 export type Axis = number | readonly number[];

@@ -7,7 +7,7 @@ import { Tensor, alloc } from '../tensor.ts';
 import { isRecording, record, stopGradient } from '../tape.ts';
 import { unaryOp, maskOf, checkTensor } from './define.ts';
 import { add, sub, mul, div } from './binary.ts';
-import { expKernel } from './exp-kernel.ts';
+import { expKernel, tanhKernel } from './kernels.ts';
 
 // ---------------------------------------------------------------- arithmetic
 
@@ -89,7 +89,7 @@ export const cos = unaryOp({
 
 export const tanh = unaryOp({
   name: 'tanh',
-  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = Math.tanh(x[i]); },
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = tanhKernel(x[i]); },
   vjp: (g, out) => mul(g, sub(1, square(out))), // d tanh = (1 − tanh²) dx
 });
 

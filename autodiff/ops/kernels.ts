@@ -1,7 +1,10 @@
-// eˣ for one double, about 2.5× faster than Math.exp in V8's optimized loops
-// (3.7 against 10 ns per element on this project's machines) and accurate to
-// about half a unit in the last place. The ops that loop over exponentials
-// (exp, sigmoid, softplus, logSigmoid, logsumexp, softmax, logSoftmax) call it.
+// Scalar kernels for the elementwise ops, faster than V8's Math functions in
+// optimized loops and at least as accurate.
+//
+// expKernel: eˣ, about 2.5× faster than Math.exp (3.7 against 10 ns per
+// element on this project's machines) and accurate to about half a unit in
+// the last place. The ops that loop over exponentials (exp, sigmoid,
+// softplus, logSigmoid, logsumexp, softmax, logSoftmax) call it.
 //
 // Table-driven reduction (Tang 1989, "Table-driven implementation of the
 // exponential function in IEEE floating-point arithmetic", ACM TOMS 15(2)),
@@ -16,6 +19,10 @@
 // unit). The result s + s·(T' + e^r − 1), with s = 2^m·T[j] exact, rounds
 // once where it matters. Outside |x| ≤ 708 (overflow, subnormal results,
 // ±Infinity, NaN) it defers to Math.exp, so those cases are IEEE's exactly.
+//
+// tanhKernel: tanh x, 1.6× faster than Math.tanh (12 against 19 ns on random
+// inputs) and within 1.25 ulp, where V8's Math.tanh reaches 1.97 (both
+// measured against a BigInt reference, spec/autodiff/ops/kernels.spec.ts).
 
 const N = 128;
 
@@ -49,6 +56,31 @@ export function expKernel(x: number): number {
   const r2 = r * r;
   const expm1r = r + r2 * (1 / 2 + r * (1 / 6)) + r2 * r2 * (1 / 24 + r * (1 / 120));
   return s + s * (T_TAIL[j] + expm1r);
+}
+
+// Cephes' tanh (Moshier, Cephes Math Library, tanh.c; the same constants as
+// Go's math.Tanh): for |x| < 0.625 the rational approximation
+// tanh x = x + x·s·P(s)/Q(s), s = x², with relative error about 2.5e-16;
+// beyond, 1 − 2/(e^{2|x|} + 1) with the sign of x; ±1 beyond |x| = 22, where
+// 1 − tanh|x| < 2⁻⁶² rounds away.
+const TANH_P0 = -9.64399179425052238628e-1;
+const TANH_P1 = -9.92877231001918586564e1;
+const TANH_P2 = -1.61468768441708447952e3;
+const TANH_Q0 = 1.12811678491632931402e2;
+const TANH_Q1 = 2.23548839060100448583e3;
+const TANH_Q2 = 4.84406305325125486048e3;
+
+/** tanh x within 1.25 ulp; ±0, ±Infinity and NaN as Math.tanh. */
+export function tanhKernel(x: number): number {
+  const z = Math.abs(x);
+  if (z < 0.625) {
+    if (x === 0) return x; // keeps the sign of −0
+    const s = x * x;
+    return x + x * s * (((TANH_P0 * s + TANH_P1) * s + TANH_P2) / (((s + TANH_Q0) * s + TANH_Q1) * s + TANH_Q2));
+  }
+  if (!(z <= 22)) return x !== x ? x : x > 0 ? 1 : -1;
+  const r = 1 - 2 / (expKernel(2 * z) + 1);
+  return x < 0 ? -r : r;
 }
 
 /**
