@@ -87,7 +87,7 @@ export function record(name: string, inputs: readonly Tensor[], out: Tensor, bac
     for (let i = 0; i < inputs.length; i++) {
       const id = idOn(inputs[i], tape);
       if (id < 0) continue;
-      if (ids === null) ids = new Array<number>(inputs.length).fill(-1);
+      if (ids === null) ids = inputs.length === 2 ? [-1, -1] : inputs.length === 1 ? [-1] : new Array<number>(inputs.length).fill(-1);
       ids[i] = id;
     }
     if (ids === null) continue;

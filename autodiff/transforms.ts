@@ -31,7 +31,7 @@ function backpropagate(tape: Tape, outputs: readonly Tensor[], cotangents: reado
     if (node.backward === null) continue; // an input: its cotangent is the answer
     cts[i] = undefined; // release as we go
     const ids = node.ids;
-    const needs = ids.map((id) => id >= 0);
+    const needs = needsOf(ids);
     const grads = node.backward(g, needs);
     for (let j = 0; j < ids.length; j++) {
       const id = ids[j];
@@ -64,6 +64,18 @@ function recycled<R>(pass: () => R): R {
   }
   closeRecycling(outer, () => leaves(results, 'grad'));
   return results;
+}
+
+// Which inputs of a node need a cotangent. One or two inputs (nearly every
+// node) take a shared constant instead of a new array per node; backward
+// functions only read it.
+const NEEDS_ONE: readonly (readonly boolean[])[] = [[false], [true]];
+const NEEDS_TWO: readonly (readonly boolean[])[] = [[false, false], [true, false], [false, true], [true, true]];
+
+function needsOf(ids: readonly number[]): readonly boolean[] {
+  if (ids.length === 1) return NEEDS_ONE[ids[0] >= 0 ? 1 : 0];
+  if (ids.length === 2) return NEEDS_TWO[(ids[0] >= 0 ? 1 : 0) + (ids[1] >= 0 ? 2 : 0)];
+  return ids.map((id) => id >= 0);
 }
 
 function zerosOf(x: Tensor): Tensor {
