@@ -16,7 +16,8 @@
 // for n samples and return the n per-sample estimates [n, D], from one
 // backward pass over θ tiled into n rows, as the peers do.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   tensor, scalar, rng, bernoulli, categorical, estimateGradient, quadraticFunction,
@@ -25,8 +26,19 @@ import {
 } from '../index.ts';
 import type { BenchCase } from './engine.ts';
 
-/** ../shared/peers/fixtures.json, relative to this file (bench/ → /work/main → /work/shared). */
-export const FIXTURES_PATH = fileURLToPath(new URL('../../shared/peers/fixtures.json', import.meta.url));
+/**
+ * ../shared/peers/fixtures.json beside the package root (the nearest folder
+ * above this file with a package.json), so the path holds for this source
+ * file and for its compiled copy under .bench/ alike.
+ */
+export const FIXTURES_PATH = join(packageRoot(dirname(fileURLToPath(import.meta.url))), '..', 'shared', 'peers', 'fixtures.json');
+
+function packageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`bench: no package.json above ${from}`);
+  }
+}
 
 interface ProblemFixture {
   kind: 'bernoulli' | 'categorical';
