@@ -30,6 +30,7 @@
 
 import { Tensor, add, sub, mul, div, exp, log, neg, square, sum, sigmoid, softmax, logSigmoid, logSoftmax, argmax, oneHot, onesLike, stopGradient, sizeOf, type Shape, formatShape } from '../autodiff/index.ts';
 import { expKernel } from '../autodiff/ops/kernels.ts';
+import { alloc } from '../autodiff/tensor.ts'; // the engine's allocator: small arrays from a slab
 import type { Rng } from '../lib/random.ts';
 import type { Graph, Digraph } from '../lib/structures.ts';
 
@@ -256,13 +257,13 @@ export function logProbAt(dist: BernoulliDist | CategoricalDist, loc: Tensor, x:
 export function hard(family: Family, z: Tensor): Tensor {
   const Z = z.data;
   if (family === 'bernoulli') {
-    const b = new Float64Array(Z.length);
+    const b = alloc(Z.length);
     for (let i = 0; i < Z.length; i++) b[i] = Z[i] > 0 ? 1 : 0;
     return new Tensor(b, z.shape);
   }
   const classes = z.rank > 0 ? z.shape[z.rank - 1] : 0;
   if (family === 'categorical' && classes > 0) {
-    const b = new Float64Array(Z.length);
+    const b = alloc(Z.length);
     for (let row = 0; row < Z.length; row += classes) {
       let best = Z[row];
       let at = 0;
@@ -309,16 +310,16 @@ export function sampleByInversion(dist: BernoulliDist | CategoricalDist, loc: Te
   if (dist.family === 'bernoulli') {
     const U = rng.uniform([n, ...event]).data;
     const perSample = sizeOf(event);
-    const b = new Float64Array(U.length);
+    const b = alloc(U.length);
     for (let i = 0; i < U.length; i++) b[i] = U[i] < sigmoidOf(L[tiled ? i : i % perSample]) ? 1 : 0;
     return new Tensor(b, [n, ...event]);
   }
   const classes = event[event.length - 1];
   const U = rng.uniform([n, ...event.slice(0, -1)]).data;
   const rowsPerSample = sizeOf(event) / classes;
-  const cumulative = new Float64Array(classes); // θ_1 + … + θ_k of the row starting at `cached`
+  const cumulative = alloc(classes); // θ_1 + … + θ_k of the row starting at `cached`
   let cached = -1;
-  const b = new Float64Array(U.length * classes);
+  const b = alloc(U.length * classes);
   for (let q = 0; q < U.length; q++) {
     const from = (tiled ? q : q % rowsPerSample) * classes;
     // Tiled parameters repeat one row n times: its sums are reused while the rows are equal.
