@@ -293,16 +293,17 @@ function checkLength(n: number): void {
 //
 // A fresh large Float64Array costs more than the op that fills it: its pages
 // are mapped and zeroed by the system on first touch (about 2 ms per 8 MB
-// here, against 1 ms for a pass of multiplications). JavaScript cannot free a
+// here, against 1 ms for a pass of multiplications), and even a medium one
+// costs about 1.7 µs (8 KB) for its backing store. JavaScript cannot free a
 // buffer, so the engine recycles the only ones it can prove dead: those
 // allocated during a first-order backward pass (no transform recording it),
 // which nothing can hold once the pass is over except the gradients it
 // returns. transforms.ts opens a frame around such a pass; when the pass is
-// done, every buffer of RECYCLE_MIN or more elements allocated in the frame,
+// done, every buffer of more than SMALL elements allocated in the frame,
 // except those under the returned gradients, goes to a pool that alloc draws
 // from (zeroed again on the way out, so alloc's contract is unchanged).
 
-const RECYCLE_MIN = 4096; // 32 KB and up, where page faults dominate (smaller ones: no measurable gain)
+const RECYCLE_MIN = SMALL + 1; // every buffer not cut from a slab
 const POOL_BYTES = 64 * 1024 * 1024; // at most this much is kept for reuse
 const pool = new Map<number, Float64Array[]>();
 let pooledBytes = 0;
