@@ -32,8 +32,26 @@ export function refusal(estimator: Estimator<any, any>, problem: Problem): strin
   }
 }
 
-/** The estimator called `name`, if it supports the problem's family and can run on it; otherwise a usage error. */
-export function runnableEstimator(name: string, problem: Problem): Estimator {
+/**
+ * The fewest samples checkUnbiased and compare take from an estimator: two
+ * estimates, so that a variance exists. An estimator whose samples are
+ * independent gives one estimate per sample; one whose samples share a
+ * baseline (leave-one-out, antithetic pairs) gives one per call of
+ * max(8, its minimum) samples, the rule of collectEstimates in estimators/check.ts.
+ */
+export function fewestSamples(estimator: Estimator<any, any>): number {
+  return estimator.iidSamples ? 2 : 2 * Math.max(8, estimator.minSamples);
+}
+
+/** Why `samples` samples are too few for the estimator (after its name), or undefined if they are enough. */
+function tooFewSamples(estimator: Estimator<any, any>, samples: number): string | undefined {
+  const fewest = fewestSamples(estimator);
+  if (samples >= fewest) return undefined;
+  return `needs --samples ${fewest} or more: its samples share a baseline, so it gives one estimate per call of ${fewest / 2}, and a variance needs two`;
+}
+
+/** The estimator called `name`, if it supports the problem's family and can run on it with `samples` samples; otherwise a usage error. */
+export function runnableEstimator(name: string, problem: Problem, samples: number): Estimator {
   let estimator: Estimator;
   try {
     estimator = estimatorByName(name);
@@ -43,6 +61,8 @@ export function runnableEstimator(name: string, problem: Problem): Estimator {
   if (!estimator.families.includes(problem.family)) {
     throw new UsageError(`${estimator.name} does not support the ${problem.family} family (it supports ${estimator.families.join(', ')})`);
   }
+  const few = tooFewSamples(estimator, samples);
+  if (few !== undefined) throw new UsageError(`${estimator.name} ${few}`);
   const why = refusal(estimator, problem);
   if (why !== undefined) throw new UsageError(`${estimator.name} cannot run on this problem: ${why}`);
   return estimator;
@@ -50,18 +70,25 @@ export function runnableEstimator(name: string, problem: Problem): Estimator {
 
 /**
  * The estimators named in a comma-separated list (each must run on the
- * problem), or all that support its family, leaving out, with one line to
- * `note`, those that cannot run on it.
+ * problem with `samples` samples), or all that support its family, leaving
+ * out, with one line to `note` per reason, those that need more samples and
+ * those that cannot run on the problem.
  */
-export function chooseEstimators(list: string | true | undefined, problem: Problem, note: (line: string) => void): Estimator[] {
-  if (typeof list === 'string') return list.split(',').map((name) => runnableEstimator(name.trim(), problem));
+export function chooseEstimators(list: string | true | undefined, problem: Problem, samples: number, note: (line: string) => void): Estimator[] {
+  if (typeof list === 'string') return list.split(',').map((name) => runnableEstimator(name.trim(), problem, samples));
   const applicable = allEstimators.filter((e) => e.families.includes(problem.family));
-  const refusals = applicable.map((e) => refusal(e, problem));
-  const skipped = applicable.filter((_, i) => refusals[i] !== undefined);
+  const few = applicable.filter((e) => tooFewSamples(e, samples) !== undefined);
+  if (few.length > 0) {
+    const fewest = Math.max(...few.map(fewestSamples));
+    note(`mcgrad: skipping ${few.map((e) => e.name).join(', ')}, whose samples share a baseline: with one estimate per call of ${fewest / 2}, a variance needs --samples ${fewest} or more`);
+  }
+  const enough = applicable.filter((e) => !few.includes(e));
+  const refusals = enough.map((e) => refusal(e, problem));
+  const skipped = enough.filter((_, i) => refusals[i] !== undefined);
   if (skipped.length > 0) {
     note(`mcgrad: skipping ${skipped.map((e) => e.name).join(', ')}, which cannot run on this problem: ${refusals.filter((r) => r !== undefined).join('; ')}`);
   }
-  return applicable.filter((_, i) => refusals[i] === undefined);
+  return enough.filter((_, i) => refusals[i] === undefined);
 }
 
 /** Compares estimators on one parsed problem. */
@@ -104,7 +131,7 @@ export function runCompare(args: readonly string[], print: (line: string) => voi
   }
   const problem = readProblem(flags.problem);
   checkSamplesFit(samples, problem);
-  const chosen = chooseEstimators(flags.estimators, problem, note);
+  const chosen = chooseEstimators(flags.estimators, problem, samples, note);
   const rows = compareOn(problem, chosen, samples, seed);
   if (flags.json) {
     print(JSON.stringify({ problem: problem.description, samples, seed, estimators: rows }));

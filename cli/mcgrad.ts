@@ -19,12 +19,15 @@ const USAGE = `usage:
   mcgrad compare [--problem FILE] [--estimators a,b,c] [--samples N] [--seed S] [--json] [--svg FILE]
   mcgrad compare [--samples N] [--seed S] [--steps T] [--report DIR] [--json] [--quiet]   (the built-in suite)
   mcgrad list
-  --samples N   samples per estimator, 16 to 10^7 (default 20000); every estimate is kept to measure
-                its variance, so N × the problem's coordinates may be at most 2^27 (1 GiB)
+  --samples N   samples per estimator, 2 to 10^7 (default 20000); every estimate is kept to measure
+                its variance, so N × the problem's coordinates may be at most 2^27 (1 GiB); estimators
+                whose samples share a baseline (the leave-one-out and antithetic ones) give one estimate
+                per call of 8 and need at least 16
   --seed S      0 to 2^53 − 1 (default 0)
   --steps T     training steps on the toy problem, 100 to 10^6 (default 5000)
 compare without --estimators skips the estimators that cannot run on the problem (exact and
-sum-and-sample enumerate at most 2^22 outcomes) and says so on stderr; naming one is an error.
+sum-and-sample enumerate at most 2^22 outcomes) or on so few samples, and says so on stderr;
+naming one is an error.
 exit codes: 0 done; 2 a mistake in the input (flags, the problem file, a problem the estimator
 refuses) or a file that cannot be read or written, reported in one line.
 estimators: ${estimators.map((e) => e.name).join(', ')}`;
@@ -62,8 +65,11 @@ export interface IntRange {
   max: number;
 }
 
-/** Two calls of 8 samples, what checkUnbiased needs for a leave-one-out estimator, to 10^7. */
-export const SAMPLES: IntRange = { min: 16, max: 1e7 };
+/**
+ * Two samples, the fewest that give a variance, to 10^7. An estimator whose
+ * samples share a baseline needs more (fewestSamples in compare.ts).
+ */
+export const SAMPLES: IntRange = { min: 2, max: 1e7 };
 /** Every seed lib/random's rng accepts, but not negative ones. */
 export const SEED: IntRange = { min: 0, max: Number.MAX_SAFE_INTEGER };
 /** Training steps on the toy problem: 10^6 take one to two minutes per estimator. */
@@ -157,7 +163,7 @@ function check(args: readonly string[], print: (line: string) => void): number {
   const seed = intFlag(flags, 'seed', 0, SEED);
   const problem = readProblem(flags.problem);
   checkSamplesFit(samples, problem);
-  const estimator = runnableEstimator(flags.estimator, problem);
+  const estimator = runnableEstimator(flags.estimator, problem, samples);
   if (problem.exact === undefined) throw new UsageError(`the exact gradient of this ${problem.family} problem is not available`);
   const result = checkUnbiased(estimator, { dist: distOf(problem), f: problem.f, exactGradient: problem.exact.gradient() as unknown as Record<string, Tensor> }, { samples, seed, time: true });
   if (flags.json) {

@@ -73,7 +73,7 @@ export function runSuite(options: SuiteOptions): number {
   makeDirectory(options.reportDir);
   const results: { name: string; problem: Problem; rows: EstimatorComparison[] }[] = [];
   for (const { name, problem } of problems) {
-    const chosen = chooseEstimators(undefined, problem, options.note);
+    const chosen = chooseEstimators(undefined, problem, options.samples, options.note);
     progress(`[${results.length + 1}/${SUITE.length + 1}] ${name}: ${chosen.length} estimators × ${options.samples} samples`);
     const rows = compareOn(problem, chosen, options.samples, options.seed);
     results.push({ name, problem, rows });

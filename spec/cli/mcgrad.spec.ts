@@ -7,7 +7,12 @@ import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { main, parseFlags, reportFailure } from '../../cli/mcgrad.ts';
+import { main, parseFlags, reportFailure, distOf } from '../../cli/mcgrad.ts';
+import { fewestSamples } from '../../cli/compare.ts';
+import { parseProblem } from '../../lib/problem.ts';
+import { estimators } from '../../estimators/registry.ts';
+import { checkUnbiased } from '../../estimators/check.ts';
+import type { Tensor } from '../../autodiff/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mcgrad-cli-'));
 function problemFile(name: string, content: unknown): string {
@@ -56,7 +61,7 @@ check('mistakes give one line and exit code 2', () => {
     [['check', '--problem', categorical, '--estimator', 'nope'], /^mcgrad: unknown estimator 'nope'; choose one of: reinforce, /],
     [['check', '--problem', normal, '--estimator', 'rebar'], /^mcgrad: rebar does not support the normal family \(it supports bernoulli, categorical\)$/],
     [['check', '--problem', categorical], /^mcgrad: check needs --estimator NAME$/],
-    [['check', '--problem', categorical, '--estimator', 'rebar', '--samples', 'many'], /^mcgrad: --samples must be an integer from 16 to 10000000, got 'many'$/],
+    [['check', '--problem', categorical, '--estimator', 'rebar', '--samples', 'many'], /^mcgrad: --samples must be an integer from 2 to 10000000, got 'many'$/],
     [['check', '--bogus'], /^mcgrad: unknown option --bogus$/],
     [['frobnicate'], /^mcgrad: unknown command 'frobnicate'$/],
   ];
@@ -146,10 +151,14 @@ const categorical2000 = problemFile('cat2000.json', { family: 'categorical', log
 
 robust('integer flags have a range, and the error names the flag, the value and the range', () => {
   const cases: [string[], RegExp][] = [
-    [['check', '--problem', normal, '--estimator', 'pathwise', '--samples', '1e12'], /^mcgrad: --samples must be an integer from 16 to 10000000, got '1e12'$/],
-    [['compare', '--problem', normal, '--estimators', 'pathwise', '--samples', '1e12'], /^mcgrad: --samples must be an integer from 16 to 10000000, got '1e12'$/],
+    [['check', '--problem', normal, '--estimator', 'pathwise', '--samples', '1e12'], /^mcgrad: --samples must be an integer from 2 to 10000000, got '1e12'$/],
+    [['compare', '--problem', normal, '--estimators', 'pathwise', '--samples', '1e12'], /^mcgrad: --samples must be an integer from 2 to 10000000, got '1e12'$/],
+    // one sample gives no variance
+    [['check', '--problem', normal, '--estimator', 'pathwise', '--samples', '1'], /^mcgrad: --samples must be an integer from 2 to 10000000, got '1'$/],
+    [['compare', '--problem', normal, '--estimators', 'pathwise', '--samples', '1'], /^mcgrad: --samples must be an integer from 2 to 10000000, got '1'$/],
     // checkUnbiased needs two calls of 8 samples for leave-one-out estimators
-    [['compare', '--problem', categorical, '--estimators', 'reinforce-rloo', '--samples', '8'], /^mcgrad: --samples must be an integer from 16 to 10000000, got '8'$/],
+    [['compare', '--problem', categorical, '--estimators', 'reinforce-rloo', '--samples', '8'], /^mcgrad: reinforce-rloo needs --samples 16 or more: its samples share a baseline, so it gives one estimate per call of 8, and a variance needs two$/],
+    [['check', '--problem', categorical, '--estimator', 'reinforce-antithetic', '--samples', '15'], /^mcgrad: reinforce-antithetic needs --samples 16 or more: /],
     [['check', '--problem', normal, '--estimator', 'pathwise', '--samples', '16', '--seed', '99999999999999999999'], /^mcgrad: --seed must be an integer from 0 to 9007199254740991, got '99999999999999999999'$/],
     [['compare', '--problem', normal, '--estimators', 'pathwise', '--samples', '16', '--seed', '-1'], /^mcgrad: --seed must be an integer from 0 to 9007199254740991, got '-1'$/],
     // Number('') is 0: an empty value must not pass as seed 0
@@ -168,6 +177,31 @@ robust('in-range integers are accepted, in exponent notation too', () => {
   const result = JSON.parse(out[0]);
   assert.is(result.samples, 16);
   assert.is(result.seed, 9007199254740991);
+});
+
+robust('2 to 15 samples: check runs, compare skips in one stderr line the estimators whose samples share a baseline', () => {
+  const checked = run(['check', '--problem', normal, '--estimator', 'pathwise', '--samples', '2', '--json']);
+  assert.is(checked.code, 0, checked.err.join('\n'));
+  const result = JSON.parse(checked.out[0]);
+  assert.is(result.samples, 2);
+  for (const c of result.coordinates) assert.ok(Number.isFinite(c.stderr) && c.stderr > 0, `${c.name}: stderr ${c.stderr}`);
+  const { code, out, err } = run(['compare', '--problem', categorical, '--samples', '15', '--json']);
+  assert.is(code, 0, err.join('\n'));
+  assert.equal(err, ['mcgrad: skipping reinforce-rloo, reinforce-antithetic, whose samples share a baseline: with one estimate per call of 8, a variance needs --samples 16 or more']);
+  const rows = JSON.parse(out[0]).estimators as { estimator: string; samples: number }[];
+  assert.ok(rows.length > 10 && rows.every((r) => r.samples === 15), rows.map((r) => `${r.estimator}: ${r.samples}`).join(', '));
+});
+
+robust('fewestSamples is the rule checkUnbiased applies, for every estimator', () => {
+  const problems = [categorical, normal, 'examples/problems/subset.json'].map((file) => parseProblem(JSON.parse(readFileSync(file, 'utf8'))));
+  const bernoulli = parseProblem({ family: 'bernoulli', logits: [0.2], f: { kind: 'quadratic', target: [0.5] } });
+  for (const e of estimators) {
+    const problem = [...problems, bernoulli].find((p) => e.families.includes(p.family));
+    assert.ok(problem !== undefined, e.name);
+    const exactGradient = problem.exact!.gradient() as unknown as Record<string, Tensor>;
+    const fewest = fewestSamples(e);
+    assert.throws(() => checkUnbiased(e, { dist: distOf(problem), f: problem.f, exactGradient }, { samples: fewest - 1 }), new RegExp(`^checkUnbiased: ${fewest - 1} samples are too few \\(need at least ${fewest}\\)$`), e.name);
+  }
 });
 
 robust('compare skips, in one stderr line, the estimators that cannot run on 23 Bernoullis', () => {
