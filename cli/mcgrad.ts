@@ -29,7 +29,7 @@ compare without --estimators skips the estimators that cannot run on the problem
 sum-and-sample enumerate at most 2^22 outcomes) or on so few samples, and says so on stderr;
 naming one is an error.
 exit codes: 0 done; 2 a mistake in the input (flags, the problem file, a problem the estimator
-refuses) or a file that cannot be read or written, reported in one line.
+refuses) or a file that cannot be read or written, reported in one line; 1 a bug, with its stack.
 estimators: ${estimators.map((e) => e.name).join(', ')}`;
 
 export interface Flags {
@@ -216,13 +216,32 @@ export function main(argv: readonly string[], print: (line: string) => void = co
 }
 
 /**
- * What main does with an error: a UsageError, or a RangeError (how the
- * library refuses a bad value: a seed rng rejects, a problem too large to
- * enumerate), is printed as one line and gives exit code 2. Anything else
- * is a bug and is rethrown with its stack.
+ * The library's refusals that the CLI triggers knowingly, each known by its
+ * message: a problem too large for exact or sum-and-sample to enumerate
+ * (found by the trial call of refusal, compare.ts), and arsm's limit on the
+ * numbers one call makes, n·K³, which depends on the samples per call and
+ * so may first show in the run itself. Every other RangeError is a bug.
+ */
+const REFUSALS: readonly RegExp[] = [
+  /^exact: the \w+ support of event shape \[[\d,]*\] has \S+ outcomes, too many to enumerate/,
+  /^sumAndSample: the \w+ support of event shape \[[\d,]*\] is too large to rank/,
+  /^arsm: n·K² pseudo-actions of \d+ numbers each make \d+ numbers .*, over the limit of 2\^30/,
+];
+
+/** Whether an error is one of the library's refusals of a problem (REFUSALS), rather than a bug. */
+export function isRefusal(error: unknown): error is RangeError {
+  return error instanceof RangeError && REFUSALS.some((pattern) => pattern.test(error.message));
+}
+
+/**
+ * What main does with an error: a UsageError (a mistake in the flags or the
+ * problem file, found by the CLI or by parseProblem) or a refusal of the
+ * problem by an estimator (isRefusal) is printed as one line and gives exit
+ * code 2. Anything else, a RangeError from deep in the library too, is a bug
+ * and is rethrown with its stack (exit code 1).
  */
 export function reportFailure(error: unknown, printError: (line: string) => void): number {
-  if (error instanceof UsageError || error instanceof RangeError) {
+  if (error instanceof UsageError || isRefusal(error)) {
     printError(`mcgrad: ${oneLine(error.message)}`);
     return 2;
   }

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { main, parseFlags, reportFailure, distOf } from '../../cli/mcgrad.ts';
+import { main, parseFlags, reportFailure, distOf, UsageError } from '../../cli/mcgrad.ts';
 import { fewestSamples } from '../../cli/compare.ts';
 import { parseProblem } from '../../lib/problem.ts';
 import { estimators } from '../../estimators/registry.ts';
@@ -230,12 +230,45 @@ robust('a real process: an estimator refusing the problem gives exit code 2 and 
   assert.not.match(result.stderr, /at .*\.ts:\d+/);
 });
 
-robust('any RangeError from the library is one line and exit code 2; other errors are not hidden', () => {
+robust('usage errors and the estimators\' known refusals are one line and exit code 2; any other error, a RangeError too, is rethrown', () => {
   const err: string[] = [];
-  assert.is(reportFailure(new RangeError('rng: seed must be an integer\nwith |seed| ≤ 2^53 − 1, got 0.5'), (l) => err.push(l)), 2);
-  assert.equal(err, ['mcgrad: rng: seed must be an integer with |seed| ≤ 2^53 − 1, got 0.5']);
-  const bug = new TypeError('x is not a function');
-  assert.throws(() => reportFailure(bug, () => {}), (e: unknown) => e === bug);
+  assert.is(reportFailure(new UsageError('check needs\n  --problem FILE'), (l) => err.push(l)), 2);
+  const refused = 'exact: the bernoulli support of event shape [23] has 2^23 outcomes, too many to enumerate (limit 4194304); use a Monte Carlo estimator such as reinforce-rloo';
+  assert.is(reportFailure(new RangeError(refused), (l) => err.push(l)), 2);
+  assert.equal(err, ['mcgrad: check needs --problem FILE', `mcgrad: ${refused}`]);
+  // the CLI never passes rng a bad seed (--seed is checked first), nor reshape a bad shape: these are bugs
+  for (const bug of [new RangeError('rng: seed must be an integer with |seed| ≤ 2^53 − 1, got 0.5'), new RangeError('reshape: cannot reshape [3] to [2]'), new TypeError('x is not a function')]) {
+    assert.throws(() => reportFailure(bug, () => {}), (e: unknown) => e === bug, bug.message);
+  }
+  assert.is(err.length, 2, 'nothing printed for a bug');
+});
+
+robust('an internal RangeError in an estimator is not reported as a usage error, in the trial call or in the run', () => {
+  const reinforce = estimators.find((e) => e.name === 'reinforce')!;
+  const surrogate = reinforce.surrogate;
+  const bug = new RangeError('reshape: cannot reshape [8,3] to [3,7] (an injected engine bug)');
+  for (const failingCall of [1, 2]) {
+    for (const args of [['check', '--problem', categorical, '--estimator', 'reinforce', '--samples', '16'], ['compare', '--problem', categorical, '--samples', '16']]) {
+      let calls = 0;
+      reinforce.surrogate = (...a) => {
+        if (++calls === failingCall) throw bug;
+        return surrogate.apply(reinforce, a);
+      };
+      const err: string[] = [];
+      try {
+        assert.throws(() => main(args, () => {}, (l) => err.push(l)), (e: unknown) => e === bug, `${args[0]}, call ${failingCall}`);
+      } finally {
+        reinforce.surrogate = surrogate;
+      }
+      // compare would once have skipped reinforce as unable to run on the problem
+      assert.equal(err, [], `${args[0]}, call ${failingCall}`);
+    }
+  }
+});
+
+robust('arsm\'s size limit, met in the run (8192 samples per call, K = 60) and not in the trial call, is one line and exit code 2', () => {
+  const categorical60 = problemFile('cat60.json', { family: 'categorical', logits: Array.from({ length: 60 }, (_, k) => 0.01 * k), f: { kind: 'quadratic', target: Array(60).fill(0) } });
+  assertUsageError(['check', '--problem', categorical60, '--estimator', 'arsm', '--samples', '8192'], /^mcgrad: arsm: n·K² pseudo-actions of 60 numbers each make 1769472000 numbers \(n = 8192, K = 60\), over the limit of 2\^30; /);
 });
 
 robust('--svg naming a directory is one line and exit code 2, as an unreadable problem file is', () => {
