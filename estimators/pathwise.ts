@@ -20,7 +20,7 @@
 import { Tensor } from '../autodiff/index.ts';
 import { Rng } from '../lib/random.ts';
 import { Normal, Gumbel, Exponential, RelaxedBernoulli, RelaxedCategorical, type Distribution } from '../lib/distributions.ts';
-import { checkFamily, checkSamples, type Dist, type NormalDist, type ReparameterizedDist, type Family, type SampleFunction } from './families.ts';
+import { checkFamily, checkSamples, paramsOf, type Dist, type NormalDist, type ReparameterizedDist, type Family, type SampleFunction } from './families.ts';
 import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
 
 /** The descriptors pathwise can differentiate through. */
@@ -80,6 +80,21 @@ export function checkScale(estimator: string, dist: Dist): void {
 }
 
 /**
+ * Finite locations and logits (checkFamily has checked the rest), so that a
+ * bad one is reported by pathwise, not by the law's constructor.
+ */
+function checkFinite(estimator: string, dist: ReparameterizableDist): void {
+  for (const [key, t] of Object.entries(paramsOf(dist))) {
+    for (let i = 0; i < t.data.length; i++) {
+      const v = t.data[i];
+      if (Number.isFinite(v)) continue;
+      const hint = key === 'logits' && v === -Infinity ? '; make an outcome negligible with a large finite logit such as -1e4' : '';
+      throw new RangeError(`${estimator}: the ${dist.family} ${key} must be finite, got ${v} at index ${i}${hint}`);
+    }
+  }
+}
+
+/**
  * Pathwise (reparameterization).  ∇θ E[f(x)] = E_ε[ ∇θ f(T(θ, ε)) ]
  * Requires: x = T(θ, ε) differentiable in θ (normal, gumbel, exponential, relaxed-bernoulli, relaxed-categorical); f differentiable.  Unbiased: yes.
  * Reference: Kingma & Welling 2014; Rezende et al. 2014; Maddison et al. 2017; Mohamed et al. 2020, §5.
@@ -100,6 +115,7 @@ export function pathwise(dist: Dist | ReparameterizedDist, f: SampleFunction, rn
     );
   }
   checkFamily(name, dist, REPARAMETERIZABLE); // also the scales, rates and temperatures
+  checkFinite(name, dist as ReparameterizableDist); // and the locations and logits, before the law's constructor does
   const n = options.n ?? 1;
   checkSamples(name, n);
   if (!(rng instanceof Rng)) throw new TypeError(`${name}: expected a generator from rng(seed), got ${rng === null ? 'null' : typeof rng}`);

@@ -500,6 +500,19 @@ errors('the new families check their parameters before sampling, naming pathwise
   assert.throws(() => pathwise(exponential(tensor([1])), f, null as never), (e: Error) => e instanceof TypeError && /^pathwise: expected a generator/.test(e.message));
 });
 
+errors('non-finite locations and logits are refused by pathwise, naming the parameter and the value', () => {
+  const f: SampleFunction = (x) => sum(reshape(x, [x.shape[0], -1]), 1);
+  const cases: [Parameters<typeof pathwise>[0], RegExp][] = [
+    [normal(tensor([0, NaN]), tensor([1, 1])), /^pathwise: the normal loc must be finite, got NaN at index 1$/],
+    [gumbel(tensor([Infinity]), tensor([1])), /^pathwise: the gumbel loc must be finite, got Infinity at index 0$/],
+    [relaxedBernoulli(tensor([0.5, NaN]), 0.5), /^pathwise: the relaxed-bernoulli logits must be finite, got NaN at index 1$/],
+    [relaxedCategorical(tensor([0, -Infinity]), 0.5), /^pathwise: the relaxed-categorical logits must be finite, got -Infinity at index 1; make an outcome negligible with a large finite logit such as -1e4$/],
+  ];
+  for (const [dist, pattern] of cases) {
+    assert.throws(() => pathwise(dist, f, rng(0)), (e: Error) => e instanceof RangeError && pattern.test(e.message), `${dist.family}: ${pattern}`);
+  }
+});
+
 errors('f must be differentiable: a step function fails loudly, never with a silent zero gradient', () => {
   const dist = normal(tensor([0.5]), tensor([1]));
   const step: SampleFunction = (x) => sum(greater(x, 0), 1);
