@@ -29,7 +29,6 @@ import { Tensor, add, sub, mul, div, sum, sigmoid, neg, softmax, reshape, broadc
 import type { Rng } from '../lib/random.ts';
 import { checkFamily, checkSamples, eventShape, sample, sumEvent, paramsOf, type Dist, type NormalDist, type BernoulliDist, type CategoricalDist, type Family, type SampleFunction } from './families.ts';
 import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
-import { checkScale } from './pathwise.ts';
 
 export interface MeasureValuedOptions extends SurrogateOptions<undefined> {
   /**
@@ -62,8 +61,7 @@ const SQRT_2PI = Math.sqrt(2 * Math.PI);
  */
 export function measureValued(dist: Dist, f: SampleFunction, rng: Rng, options: MeasureValuedOptions = {}): Surrogate<undefined> {
   const name = 'measureValued';
-  checkFamily(name, dist, FAMILIES);
-  checkScale(name, dist);
+  checkFamily(name, dist, FAMILIES); // also the normal scales: positive and finite
   const n = options.n ?? 1;
   checkSamples(name, n);
   const coupled = options.coupled ?? true;

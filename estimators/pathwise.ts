@@ -17,7 +17,7 @@
 // already has the sample axis, so one draw of it is the n samples; either
 // way the noise is the same tensor [n, ...E] from the generator.
 
-import { Tensor } from '../autodiff/index.ts';
+import type { Tensor } from '../autodiff/index.ts';
 import { Rng } from '../lib/random.ts';
 import { Normal, Gumbel, Exponential, RelaxedBernoulli, RelaxedCategorical, type Distribution } from '../lib/distributions.ts';
 import { checkFamily, checkSamples, paramsOf, type Dist, type NormalDist, type ReparameterizedDist, type Family, type SampleFunction } from './families.ts';
@@ -70,14 +70,6 @@ export const reparameterizations: { readonly [F in ReparameterizableDist['family
 
 /** The families pathwise (and LAX) take. */
 export const REPARAMETERIZABLE = Object.keys(reparameterizations) as readonly Family[];
-
-/** Positive finite scales, checked before any sampling (a Normal needs σ > 0). */
-export function checkScale(estimator: string, dist: Dist): void {
-  if (dist.family !== 'normal') return;
-  if (!(dist.scale instanceof Tensor)) throw new TypeError(`${estimator}: the normal scale must be a Tensor, got ${typeof dist.scale}`);
-  const bad = Array.from(dist.scale.data).find((s) => !(s > 0) || !Number.isFinite(s));
-  if (bad !== undefined) throw new RangeError(`${estimator}: the normal scale must be positive and finite, got ${bad}; pass e.g. exp(logScale)`);
-}
 
 /**
  * Finite locations and logits (checkFamily has checked the rest), so that a

@@ -393,6 +393,11 @@ errors('bad descriptors, scales, options and f', () => {
   assert.throws(() => measureValued(null as never, f, rng(0)), (e: Error) => e instanceof TypeError && /^measureValued: expected a distribution descriptor/.test(e.message));
   assert.throws(() => measureValued({ family: 'poisson' } as never, f, rng(0)), /^measureValued: does not support the poisson family; it supports normal, bernoulli, categorical/);
   assert.throws(() => measureValued(normal(tensor([0, 0]), tensor([0, 1])), f, rng(0)), /^measureValued: the normal scale must be positive and finite, got 0/);
+  for (const [bad, index] of [[-0.5, 0], [NaN, 1], [Infinity, 1]] as const) {
+    const scale = index === 0 ? [bad, 1] : [1, bad];
+    assert.throws(() => measureValued(normal(tensor([0, 0]), tensor(scale)), f, rng(0)), (e: Error) => e instanceof RangeError && e.message === `measureValued: the normal scale must be positive and finite, got ${bad} at index ${index}`, String(bad));
+  }
+  assert.throws(() => measureValued(normal(tensor([0, 0]), [1, 1] as never), f, rng(0)), (e: Error) => e instanceof TypeError && e.message === 'measureValued: the normal scale must be a Tensor');
   assert.throws(() => measureValued(normal(tensor([0, 0]), sqrt(tensor([1, 1]))), f, rng(0), { coupled: 'yes' as never }), (e: Error) => e instanceof TypeError && /^measureValued: coupled must be true or false, got yes/.test(e.message));
   assert.throws(() => measureValued(bernoulli(tensor([0, 0])), (x) => x, rng(0), { n: 2 }), /^measureValued: f must map samples \[n, \.\.\.\] to values \[n\] = \[6\], got shape \[6,2\]/);
   assert.throws(() => measureValued(bernoulli(tensor([0, 0])), f, rng(0), { n: 1.5 }), /^measureValued: n must be an integer ≥ 1, got 1.5/);
