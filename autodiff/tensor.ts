@@ -255,13 +255,14 @@ export function asTensor(x: Tensor | number): Tensor {
 
 // ---------------------------------------------------------------- allocation
 
-// Small buffers are carved from shared slabs: `new Float64Array(n)` costs
-// 200–500 ns from 9 elements up (V8 gives each its own backing store), a view
-// into a slab about 15 ns. A region is handed out once and never reused, so
-// it starts zeroed like a fresh array, and tensors stay immutable. A slab is
-// 8 KB, so a long-lived small tensor keeps at most 8 KB alive.
+// Small buffers (up to 128 elements, 1 KB) are carved from shared slabs:
+// `new Float64Array(n)` costs 200–500 ns from 9 elements up (V8 gives each its
+// own backing store), a view into a slab about 15 ns. A region is handed out
+// once and never reused, so it starts zeroed like a fresh array, and tensors
+// stay immutable. A slab is 8 KB, so a long-lived small tensor keeps at most
+// 8 KB alive.
 const SLAB_DOUBLES = 1024;
-const SMALL = 64;
+const SMALL = 128;
 let slab = new ArrayBuffer(SLAB_DOUBLES * 8);
 let slabUsed = 0;
 

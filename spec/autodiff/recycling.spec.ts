@@ -20,7 +20,7 @@ import { alloc, setRecycling, pooledByteCount } from '../../autodiff/tensor.ts';
 
 const recycling = suite('recycling: safety');
 
-const N = 20_000; // 160 KB per buffer, well over the 64-element slab limit
+const N = 20_000; // 160 KB per buffer, well over the 128-element slab limit
 const gen = rng(7);
 const x = gen.uniform([N]);
 const w = gen.uniform([N]);
