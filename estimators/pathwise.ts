@@ -73,9 +73,10 @@ export const REPARAMETERIZABLE = Object.keys(reparameterizations) as readonly Fa
 
 /**
  * Finite locations and logits (checkFamily has checked the rest), so that a
- * bad one is reported by pathwise, not by the law's constructor.
+ * bad one is reported by the estimator (pathwise, lax), not by the law's
+ * constructor.
  */
-function checkFinite(estimator: string, dist: ReparameterizableDist): void {
+export function checkFinite(estimator: string, dist: ReparameterizableDist): void {
   for (const [key, t] of Object.entries(paramsOf(dist))) {
     for (let i = 0; i < t.data.length; i++) {
       const v = t.data[i];

@@ -27,7 +27,7 @@ import {
   checkFamily, checkSamples, drawNoise, perturb, hard, relaxed, logProb, logProbAt, location, logDensity, eventShape, sumEvent, paramsOf, withParams,
   type Dist, type BernoulliDist, type CategoricalDist, type ReparameterizedDist, type Family, type SampleFunction,
 } from './families.ts';
-import { REPARAMETERIZABLE, lawOf, draw, type ReparameterizableDist } from './pathwise.ts';
+import { REPARAMETERIZABLE, lawOf, draw, checkFinite, type ReparameterizableDist } from './pathwise.ts';
 import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
 
 const DISCRETE: readonly Family[] = ['bernoulli', 'categorical'];
@@ -233,6 +233,7 @@ function scoreAtFixedSample(dist: ReparameterizableDist, z: Tensor): Tensor {
 export function lax(dist: Dist | ReparameterizedDist, f: SampleFunction, rng: Rng, options: RelaxOptions = {}): Surrogate<RelaxState> {
   const name = 'lax';
   checkFamily(name, dist, REPARAMETERIZABLE); // also the scales, rates and temperatures
+  checkFinite(name, dist as ReparameterizableDist); // and the locations and logits, before the law's constructor does
   const continuous = dist as ReparameterizableDist;
   const state = options.state;
   if (state === undefined) throw new RangeError(`${name}: needs options.state; make one with initRelaxState(dist, rng)`);

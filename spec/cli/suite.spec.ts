@@ -1,5 +1,6 @@
 // The main job (`npm start`, or `mcgrad compare` with no problem), run once
-// in-process with the fewest samples and steps the flags allow: the report is
+// in-process with 16 samples (the fewest that run every estimator, those whose
+// samples share a baseline included) and the fewest steps the flags allow: the report is
 // a well-formed page with one table per built-in problem naming every
 // estimator that supports its family, and the toy problem's training figures
 // (exact loss, log-variance) with a line for each of REINFORCE, REBAR and

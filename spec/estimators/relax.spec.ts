@@ -579,6 +579,13 @@ continuous('only pathwise, lax and pathwise-antithetic take the new families; la
     assert.throws(() => estimateGradient(laxEstimator, dist, f, rng(0), { n: 2 }), new RegExp(`^lax: does not support the ${dist.family} family; it supports normal, gumbel, exponential, relaxed-bernoulli, relaxed-categorical`));
   }
   assert.throws(() => estimateGradient(laxEstimator, relaxedBernoulli(tensor([0]), 0), f, rng(0), { n: 2 }), /^lax: the relaxed-bernoulli temperature must be positive and finite, got 0/);
+  // Non-finite locations and logits are lax's to report, not the law's constructor's.
+  const state = (d: ReparameterizedDist | Dist) => ({ state: initRelaxState(d as Dist, rng(1)) });
+  const bad: [ReparameterizedDist | Dist, RegExp][] = [
+    [normal(tensor([0, NaN]), tensor([1, 1])), /^lax: the normal loc must be finite, got NaN at index 1$/],
+    [relaxedCategorical(tensor([0, -Infinity]), 0.5), /^lax: the relaxed-categorical logits must be finite, got -Infinity at index 1; make an outcome negligible/],
+  ];
+  for (const [dist, message] of bad) assert.throws(() => estimateGradient(laxEstimator, dist, f, rng(0), { n: 2, ...state(dist) }), message);
 });
 
 continuous.run();
