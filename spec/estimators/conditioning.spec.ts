@@ -11,12 +11,17 @@
 //     two broken variants, rao-blackwell without ∇F and sum-and-sample
 //     drawing x' from all of p rather than the remainder, are rejected at
 //     the same sample size (and the first also by the exact mean);
+//   heavy tails: sum-and-sample where logits are far from 0 (the rare draws
+//     that break a 64-sample z-test): the exact mean on 12 Bernoullis, and
+//     checkUnbiased on 18 at a sample size with a simulated false-positive
+//     rate, rejecting a remainder whose CDF is left unnormalised;
 //   plumbing: per-sample (tiled) means equal the plain surrogate's gradient
 //     on the same seed; errors.
 //
 // False positives: every checkUnbiased that must pass runs at family-wise
-// α = 1e-4 (Holm), fewer than 20 of them, and the property at 1e-4 in total:
-// a correct implementation fails this file for fewer than 0.3% of seeds.
+// α = 1e-4 (Holm), fewer than 20 of them, and the property at 1e-4 in total;
+// the heavy-tailed one rejects at 6e-4 in fact (see its suite): a correct
+// implementation fails this file for fewer than 0.3% of seeds.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -209,22 +214,28 @@ sasExact.run();
 
 const unbiased = suite('conditioning: checkUnbiased (family-wise α = 1e-4)');
 
+/** The first parameter row's lib/exact layout, event shape and log p of every outcome (tiled rows are copies). */
+function firstRow(dist: Dist, tiled: boolean | undefined): { family: DiscreteFamily; E: number[]; lp: Float64Array } {
+  const theta = stopGradient(logitsOf(dist));
+  const E = tiled ? theta.shape.slice(1) : [...theta.shape];
+  const family: DiscreteFamily = dist.family === 'bernoulli' ? 'bernoulli' : E.length === 1 ? 'categorical' : 'categoricals';
+  const row = new Tensor(theta.data.slice(0, E.reduce((a, d) => a * d, 1)), E);
+  return { family, E, lp: logProbTable(family, row).data };
+}
+
+/** The k most probable outcomes of a row's log-probabilities, ties by index. */
+const topOutcomes = (lp: Float64Array, k: number): number[] => Array.from(lp.keys()).sort((a, b) => lp[b] - lp[a] || a - b).slice(0, k);
+
 /** Broken: the top outcomes summed, but x' drawn from all of p (plain REINFORCE) instead of the remainder, weighted by 1 − Σ_C p. */
 function fromFullP(k: number): Estimator<undefined> {
   return fromSurrogate('sum-and-sample-from-full-p', (dist, f, r, o) => {
     const n = o.n ?? 1;
-    const theta = stopGradient(logitsOf(dist));
-    const E = o.tiled ? theta.shape.slice(1) : theta.shape;
-    const family: DiscreteFamily = dist.family === 'bernoulli' ? 'bernoulli' : E.length === 1 ? 'categorical' : 'categoricals';
-    // The ranking of the first parameter row (tiled rows are copies).
-    const row = new Tensor(theta.data.slice(0, E.reduce((a, d) => a * d, 1)), E);
-    const lp = logProbTable(family, row).data;
-    const order = Array.from(lp.keys()).sort((a, b) => lp[b] - lp[a] || a - b).slice(0, k);
+    const { family, E, lp } = firstRow(dist, o.tiled);
     const support = enumerateSupport(family, E);
     const W = support.size / support.shape[0];
     let top: Tensor = new Tensor(new Float64Array(n), [n]);
     let w = 1;
-    for (const c of order) {
+    for (const c of topOutcomes(lp, k)) {
       const x = broadcastTo(new Tensor(support.data.slice(c * W, (c + 1) * W), [1, ...E]), [n, ...E]);
       const fc1 = f(x).data[0];
       top = add(top, mul(exp(logProb(dist, x)), fc1));
@@ -262,6 +273,71 @@ unbiased('property: random problems, random coordinate and k (family-wise 1e-4 o
 });
 
 unbiased.run();
+
+// ---------------------------------------------------------------- sum-and-sample, heavy tails
+
+// Where θ_j is far from 0, x'_j rarely differs from the top outcome's c_j
+// (probability q_j ≈ σ(−|θ_j|)/w), and that rare draw carries the mean of ĝ_j
+// (see the note on sumAndSample). At 64 samples on 18 Bernoullis with
+// θ_j = j − 9 and f = Σ(b − 0.3)² (q_0 = 1.5e-4, skewness 82), checkUnbiased
+// puts max |z| at 93–121 on seeds 0–3, and at 106–124 for plain REINFORCE,
+// which has the same tail: 99% of such runs draw no x'_0 = 1 at all. So the
+// mean is pinned exactly by enumeration, and the z-test runs where the rare
+// draws are many. Not on those logits: simulated from the exact law, 8192
+// samples still reject 32% of the time, and the estimator scans 2^18 − 1
+// outcomes per draw (0.4 ms), so a valid test there would take minutes; at
+// half the scale, θ_j = (j − 9)/2, 64 samples fail the same way (max |z|
+// median 76, 84% rejected) and 4096 samples suffice.
+
+const tails = suite('sum-and-sample: heavy tails where the logits are far from 0');
+
+/** D Bernoullis with logits θ_j = scale·(j − 9) and f(b) = Σ_j (b_j − 0.3)². */
+function farLogits(D: number, scale: number): TestProblem {
+  const dist = bernoulli(tensor(Array.from({ length: D }, (_, j) => scale * (j - 9))));
+  const f = quadraticFunction(Array(D).fill(0.3));
+  return { name: `${D} Bernoullis, θ_j = ${scale}·(j − 9)`, dist, f, exactGradient: exactGradientOf(dist, f) };
+}
+
+/**
+ * Broken: x' by inversion over the remainder's CDF left unnormalised (running
+ * sums of p, not p / w), so a uniform above w lands on the last outcome, which
+ * takes the summed outcomes' mass 1 − w as well. Run as the real estimator fed u / w.
+ */
+function unnormalisedRemainder(k: number): Estimator<undefined> {
+  return fromSurrogate('sum-and-sample-unnormalised', (dist, f, r, o) => {
+    const { lp } = firstRow(dist, o.tiled);
+    const w = 1 - topOutcomes(lp, k).reduce((acc, c) => acc + Math.exp(lp[c]), 0);
+    const u = r.uniform([o.n ?? 1]).data;
+    return sumAndSample(dist, f, new ScriptedRng(Array.from(u, (x) => Math.min(x / w, 1 - 2 ** -53))), { ...o, k });
+  });
+}
+
+tails('12 Bernoullis, θ_j = j − 9: the exact mean is the gradient, where x\'_0 = 1 is one draw in 6 500', () => {
+  const problem = farLogits(12, 1);
+  const raw = exactReinforceMoments('bernoulli', logitsOf(problem.dist), problem.f);
+  const m = sasMoments(problem, 1);
+  // Measured: within 1.1e-12 of the gradient (coordinate 0's is 4.9e-5).
+  problem.exactGradient.logits.data.forEach((g, c) => {
+    const scale = raw.variance.data[c] + g * g;
+    assert.ok(Math.abs(m.mean[c] - g) <= 1e-10 * (1 + Math.sqrt(scale)), `[${c}]: mean ${m.mean[c]} vs ${g}`);
+  });
+});
+
+// False positives: with q_0 = 0.011 here, 4096 samples draw x'_0 = 1 about 47
+// times, yet the studentized mean's far tail is still heavy (too few rare
+// draws shrink the mean and its standard error together). Simulated from the
+// estimator's exact law (all 2^18 − 1 outcomes x'), 60 of 100 000 runs of
+// checkUnbiased at family-wise α = 1e-4 rejected: the actual rate is 6e-4
+// (2.8e-3 at α = 1e-3, 6.0e-2 at 0.05); at 2048 samples it is 1.3e-3.
+// Power: the unnormalised remainder moves mass 0.037 onto x' = (1, …, 1);
+// measured, 9 coordinates rejected, max |z| 12.5.
+tails('18 Bernoullis, θ_j = (j − 9)/2: unbiased at 4096 samples (actual false-positive rate 6e-4); an unnormalised remainder is rejected', () => {
+  const problem = farLogits(18, 0.5);
+  assertUnbiased(checkUnbiased(sumAndSampleReinforce, problem, { samples: 4096, seed: 40, alpha: ALPHA }), problem.name);
+  assertRejected(checkUnbiased(unnormalisedRemainder(1), problem, { samples: 4096, seed: 40, alpha: ALPHA }), problem.name);
+});
+
+tails.run();
 
 // ---------------------------------------------------------------- plumbing and errors
 
