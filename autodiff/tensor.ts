@@ -206,12 +206,12 @@ export function scalar(value: number): Tensor {
 
 export function full(shape: Shape, value: number): Tensor {
   checkShape('full', shape);
-  return new Tensor(new Float64Array(sizeOf(shape)).fill(value), [...shape]);
+  return new Tensor(alloc(sizeOf(shape)).fill(value), [...shape]);
 }
 
 export function zeros(shape: Shape): Tensor {
   checkShape('zeros', shape);
-  return new Tensor(new Float64Array(sizeOf(shape)), [...shape]);
+  return new Tensor(alloc(sizeOf(shape)), [...shape]);
 }
 
 export function ones(shape: Shape): Tensor {
@@ -220,11 +220,11 @@ export function ones(shape: Shape): Tensor {
 }
 
 export function zerosLike(x: Tensor): Tensor {
-  return new Tensor(new Float64Array(x.data.length), x.shape);
+  return new Tensor(alloc(x.data.length), x.shape);
 }
 
 export function onesLike(x: Tensor): Tensor {
-  return new Tensor(new Float64Array(x.data.length).fill(1), x.shape);
+  return new Tensor(alloc(x.data.length).fill(1), x.shape);
 }
 
 /** 0, 1, …, n − 1 (or start, start + step, … below stop). */

@@ -242,10 +242,30 @@ export function location(dist: BernoulliDist | CategoricalDist): Tensor {
   return dist.family === 'categorical' ? logSoftmax(dist.logits) : dist.logits;
 }
 
-/** logProb(dist, x), with a categorical's log θ taken from `loc` = location(dist) instead of recomputed. */
+/**
+ * logProb(dist, x), with a categorical's log θ taken from `loc` = location(dist)
+ * instead of recomputed. For a Bernoulli and a constant x of zeros and ones
+ * (a hard sample), log p = log σ(s·l) with s = 2x − 1: one log-sigmoid pass
+ * instead of two (x log σ(l) + (1 − x) log σ(−l) takes both terms, of which
+ * one is always zero). Same value, first and higher derivatives in l.
+ */
 export function logProbAt(dist: BernoulliDist | CategoricalDist, loc: Tensor, x: Tensor): Tensor {
   if (dist.family === 'categorical') return sumEvent(mul(x, loc));
-  return logProb(dist, x);
+  const signs = x._trace === null ? signsOfHard(x.data) : null;
+  if (signs === null) return logProb(dist, x);
+  return sumEvent(logSigmoid(mul(new Tensor(signs, x.shape), dist.logits)));
+}
+
+/** 2x − 1 if every x is 0 or 1, else null. */
+function signsOfHard(x: Float64Array): Float64Array | null {
+  const s = alloc(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (v === 1) s[i] = 1;
+    else if (v === 0) s[i] = -1;
+    else return null;
+  }
+  return s;
 }
 
 /**
@@ -311,7 +331,17 @@ export function sampleByInversion(dist: BernoulliDist | CategoricalDist, loc: Te
     const U = rng.uniform([n, ...event]).data;
     const perSample = sizeOf(event);
     const b = alloc(U.length);
-    for (let i = 0; i < U.length; i++) b[i] = U[i] < sigmoidOf(L[tiled ? i : i % perSample]) ? 1 : 0;
+    // Tiled logits repeat one value n times: σ of the previous logit is reused while they are equal.
+    let logit = NaN;
+    let p = NaN;
+    for (let i = 0; i < U.length; i++) {
+      const l = L[tiled ? i : i % perSample];
+      if (l !== logit) {
+        logit = l;
+        p = sigmoidOf(l);
+      }
+      b[i] = U[i] < p ? 1 : 0;
+    }
     return new Tensor(b, [n, ...event]);
   }
   const classes = event[event.length - 1];

@@ -4,12 +4,18 @@
 //   test rejects draws from logits moved by 0.15 in one class;
 //   the map from uniforms to outcomes: scripted uniforms at the edges of the
 //   cumulative probabilities, a class of probability 0 never drawn, the
-//   largest uniform taking the last class of positive probability.
+//   largest uniform taking the last class of positive probability;
+//   tiled Bernoulli logits (σ reused while a logit repeats) in runs and
+//   alternating.
+// logProbAt: for a Bernoulli and a hard sample, log σ(s·l) with s = 2b − 1
+//   equals logProb's b log σ(l) + (1 − b) log σ(−l) in value, first and second
+//   derivatives (and finite differences); a soft or traced x takes logProb.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Tensor, tensor, rng, ScriptedRng, softmax, sigmoid, categorical, bernoulli, sample } from '../../index.ts';
-import { sampleByInversion, location } from '../../estimators/families.ts';
+import { Tensor, tensor, rng, ScriptedRng, softmax, sigmoid, categorical, bernoulli, sample, grad, sum, mul, logProb } from '../../index.ts';
+import { sampleByInversion, location, logProbAt } from '../../estimators/families.ts';
+import { checkGrads } from '../harness/checkGrads.ts';
 import { chiSquareTest } from '../../lib/stats.ts';
 
 const ALPHA = 1e-4;
@@ -76,7 +82,67 @@ law('Bernoulli [3]: each bit χ²-fits σ(θ)', () => {
   }
 });
 
+law('Bernoulli, tiled: logits in runs of equal values and alternating each χ²-fit σ(θ)', () => {
+  const n = 40000;
+  // The first half in runs of 1000 of −1.5 then 0.7; the second half alternating 0.7, −1.5.
+  const values = [-1.5, 0.7];
+  const logitOf = (i: number) => (i < n / 2 ? values[Math.floor(i / 1000) % 2] : values[(i + 1) % 2]);
+  const logits = tensor(Array.from({ length: n }, (_, i) => logitOf(i)), [n, 1]);
+  const dist = bernoulli(logits);
+  const b = sampleByInversion(dist, location(dist), rng(15), n, true).data;
+  for (const [half, from] of [['runs', 0], ['alternating', n / 2]] as const) {
+    for (const value of values) {
+      let ones = 0;
+      let draws = 0;
+      for (let i = from; i < from + n / 2; i++) {
+        if (logitOf(i) !== value) continue;
+        ones += b[i];
+        draws++;
+      }
+      const p = 1 / (1 + Math.exp(-value));
+      assert.is(draws, n / 4);
+      assert.ok(chiSquareTest([draws - ones, ones], [1 - p, p]).pValue > ALPHA, `${half}, logit ${value}: ${ones} of ${draws}`);
+    }
+  }
+});
+
 law.run();
+
+const score = suite('logProbAt of a Bernoulli');
+
+score('a hard sample: value, gradient and Hessian equal logProb\'s, and match finite differences', () => {
+  const logits = tensor([[-3, 0.4, 2.5], [0.1, -0.7, 30]]);
+  const b = tensor([[1, 0, 0], [0, 1, 1]]);
+  const fast = (l: Tensor) => logProbAt(bernoulli(l), l, b);
+  const general = (l: Tensor) => logProb(bernoulli(l), b);
+  const w = tensor([0.3, -1.1]);
+  const close = (x: Tensor, y: Tensor, what: string) => {
+    for (let i = 0; i < x.size; i++) assert.ok(Math.abs(x.data[i] - y.data[i]) <= 1e-15 * (1 + Math.abs(y.data[i])), `${what} at ${i}: ${x.data[i]} against ${y.data[i]}`);
+  };
+  close(fast(logits), general(logits), 'value');
+  const g = (h: (l: Tensor) => Tensor) => grad((l: Tensor) => sum(mul(h(l), w)));
+  close(g(fast)(logits), g(general)(logits), 'gradient');
+  const hvp = (h: (l: Tensor) => Tensor) => grad((l: Tensor) => sum(mul(g(h)(l), logits)));
+  close(hvp(fast)(logits), hvp(general)(logits), 'Hessian-vector product');
+  checkGrads(fast, [logits], { order: 2 });
+});
+
+score('infinite logits: a sample that has probability 1 has log p = 0, not NaN', () => {
+  const logits = tensor([Infinity, -Infinity]);
+  const lp = logProbAt(bernoulli(logits), logits, tensor([[1, 0]]));
+  assert.equal(Array.from(lp.data), [0]);
+});
+
+score('a soft x or one on the tape takes logProb', () => {
+  const logits = tensor([0.5, -1]);
+  const soft = tensor([[0.25, 1]]);
+  assert.equal(Array.from(logProbAt(bernoulli(logits), logits, soft).data), Array.from(logProb(bernoulli(logits), soft).data));
+  // d/dx of x log σ(l) + (1 − x) log σ(−l) is l, so the traced x must take the general form.
+  const dx = grad((x: Tensor) => sum(logProbAt(bernoulli(logits), logits, x)))(tensor([[1, 0]]));
+  assert.equal(Array.from(dx.data), [0.5, -1]);
+});
+
+score.run();
 
 const map = suite('sampling by inversion: uniforms to outcomes');
 
