@@ -28,9 +28,9 @@
 // reparameterized sample (estimators/pathwise.ts). `Descriptor` is what the
 // generic plumbing (paramsOf, withParams, estimateGradient) accepts.
 
-import { Tensor, add, sub, mul, div, exp, log, neg, square, sum, sigmoid, softmax, logSigmoid, logSoftmax, argmax, oneHot, onesLike, stopGradient, sizeOf, type Shape, formatShape } from '../autodiff/index.ts';
+import { Tensor, add, sub, mul, div, exp, log, neg, square, sum, gather, broadcastTo, sigmoid, softmax, logSigmoid, logSoftmax, argmax, oneHot, onesLike, stopGradient, sizeOf, type Shape, formatShape } from '../autodiff/index.ts';
 import { expKernel } from '../autodiff/ops/kernels.ts';
-import { alloc } from '../autodiff/tensor.ts'; // the engine's allocator: small arrays from a slab
+import { alloc, shapesEqual } from '../autodiff/tensor.ts'; // the engine's allocator: small arrays from a slab
 import type { Rng } from '../lib/random.ts';
 import type { Graph, Digraph } from '../lib/structures.ts';
 
@@ -250,10 +250,35 @@ export function location(dist: BernoulliDist | CategoricalDist): Tensor {
  * one is always zero). Same value, first and higher derivatives in l.
  */
 export function logProbAt(dist: BernoulliDist | CategoricalDist, loc: Tensor, x: Tensor): Tensor {
-  if (dist.family === 'categorical') return sumEvent(mul(x, loc));
+  if (dist.family === 'categorical') {
+    const classes = x._trace === null && x.rank > 0 ? classesOfOneHot(x.data, x.shape[x.rank - 1]) : null;
+    if (classes === null) return sumEvent(mul(x, loc));
+    // log θ at each row's class: one read per row instead of a product over all K
+    // (and finite where a class of probability 0 is not drawn, where 0 · −∞ is NaN).
+    const full = shapesEqual(loc.shape, x.shape) ? loc : broadcastTo(loc, x.shape); // untiled: θ's rows repeat over the samples
+    return sumEvent(gather(full, new Tensor(classes, [...x.shape.slice(0, -1), 1]), -1));
+  }
   const signs = x._trace === null ? signsOfHard(x.data) : null;
   if (signs === null) return logProb(dist, x);
   return sumEvent(logSigmoid(mul(new Tensor(signs, x.shape), dist.logits)));
+}
+
+/** The class of each row of K if every row is one-hot (a single 1, the rest 0), else null. */
+function classesOfOneHot(x: Float64Array, K: number): Float64Array | null {
+  if (K === 0) return null;
+  const classes = alloc(x.length / K);
+  for (let row = 0; row < classes.length; row++) {
+    let at = -1;
+    for (let k = 0; k < K; k++) {
+      const v = x[row * K + k];
+      if (v === 0) continue;
+      if (v !== 1 || at >= 0) return null;
+      at = k;
+    }
+    if (at < 0) return null;
+    classes[row] = at;
+  }
+  return classes;
 }
 
 /** 2x − 1 if every x is 0 or 1, else null. */

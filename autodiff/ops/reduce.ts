@@ -234,6 +234,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   // Per lane: the maximum m, then e = exp(x − m) kept and summed, then e / Σe:
   // one exp per element, and no rounding of a logsumexp in between.
   for (let o = 0; o < outer; o++) {
+    if (repeatsLane(X, data, o, n, inner)) continue;
     for (let i = 0; i < inner; i++) {
       const base = o * n * inner + i;
       let m = -Infinity;
@@ -253,8 +254,11 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   }
   const out = new Tensor(data, x.shape);
   if (!isRecording()) return out;
-  // d softmax: out ⊙ (g − Σ g ⊙ out), the sum along the axis.
-  return record('softmax', [x], out, (g) => [mul(out, sub(g, sum(mul(g, out), lanes.axis, true)))]);
+  // d softmax: out ⊙ (g − Σ g ⊙ out), the sum along the axis; one pass when
+  // no transform records the backward pass (see softmaxVjpKernel).
+  return record('softmax', [x], out, (g) => [
+    isRecording() ? mul(out, sub(g, sum(mul(g, out), lanes.axis, true))) : softmaxVjpKernel(g, out.data, out.data, lanes),
+  ]);
 }
 
 /** x − logsumexp(x) along `axis` (default: the last). */
@@ -270,6 +274,10 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   // Per lane: (x − m) − log Σ exp(x − m), which keeps the largest entry's
   // result exact (−log Σ…) instead of rounding x − logsumexp(x).
   for (let o = 0; o < outer; o++) {
+    if (repeatsLane(X, data, o, n, inner)) {
+      if (probabilities !== null) probabilities.copyWithin(o * n, (o - 1) * n, o * n);
+      continue;
+    }
     for (let i = 0; i < inner; i++) {
       const base = o * n * inner + i;
       let m = -Infinity;
@@ -298,8 +306,51 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   }
   const out = new Tensor(data, x.shape);
   if (probabilities === null) return out;
-  // d log softmax: g − softmax ⊙ Σ g, with softmax = exp(out) from the forward pass.
-  return record('logSoftmax', [x], out, (g) => [sub(g, mul(expKnown(out, probabilities), sum(g, lanes.axis, true)))]);
+  // d log softmax: g − softmax ⊙ Σ g, with softmax = exp(out) from the forward pass;
+  // one pass when no transform records the backward pass.
+  return record('logSoftmax', [x], out, (g) => [
+    isRecording() ? sub(g, mul(expKnown(out, probabilities), sum(g, lanes.axis, true))) : softmaxVjpKernel(g, null, probabilities, lanes),
+  ]);
+}
+
+/**
+ * Lane o of a row-major last-axis layout (inner = 1, o > 0) equal to lane
+ * o − 1 takes that lane's results: the parameters tiled into n samples by
+ * estimateGradient repeat one row n times. Compares at most the n inputs
+ * (a different lane usually differs in its first), against an exponential
+ * per element. False for any other layout, and at the first lane.
+ */
+function repeatsLane(X: Float64Array, out: Float64Array, o: number, n: number, inner: number): boolean {
+  if (inner !== 1 || o === 0) return false;
+  const from = (o - 1) * n;
+  const at = o * n;
+  for (let k = 0; k < n; k++) if (X[at + k] !== X[from + k]) return false; // NaN ≠ NaN: a NaN lane is always recomputed
+  out.copyWithin(at, from, at);
+  return true;
+}
+
+/**
+ * The first-order VJP of softmax and logSoftmax in one pass, as a constant
+ * (no transform records it, so nothing differentiates it):
+ *   softmax     dx = s ⊙ (g − Σ g ⊙ s)   (weights = s)
+ *   logSoftmax  dx = g − s ⊙ Σ g         (weights = null)
+ * with s the softmax, sums along each lane. The recorded form above, in
+ * differentiable ops, gives the same values up to rounding.
+ */
+function softmaxVjpKernel(g: Tensor, weights: Float64Array | null, s: Float64Array, { outer, n, inner }: Lanes): Tensor {
+  const G = g.data;
+  const out = alloc(G.length);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      let total = 0;
+      if (weights === null) for (let k = 0; k < n; k++) total += G[base + k * inner];
+      else for (let k = 0; k < n; k++) total += G[base + k * inner] * weights[base + k * inner];
+      if (weights === null) for (let k = 0; k < n; k++) out[base + k * inner] = G[base + k * inner] - s[base + k * inner] * total;
+      else for (let k = 0; k < n; k++) out[base + k * inner] = s[base + k * inner] * (G[base + k * inner] - total);
+    }
+  }
+  return new Tensor(out, g.shape);
 }
 
 // ---------------------------------------------------------------- argmax (no derivative)

@@ -10,10 +10,14 @@
 // logProbAt: for a Bernoulli and a hard sample, log σ(s·l) with s = 2b − 1
 //   equals logProb's b log σ(l) + (1 − b) log σ(−l) in value, first and second
 //   derivatives (and finite differences); a soft or traced x takes logProb.
+//   For a categorical and one-hot rows, log θ at each row's class (a gather)
+//   equals Σ_k x_k log θ_k, tiled and untiled, gradient and Hessian included,
+//   and is finite where an undrawn class has probability 0; other x take the
+//   product.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Tensor, tensor, rng, ScriptedRng, softmax, sigmoid, categorical, bernoulli, sample, grad, sum, mul, logProb } from '../../index.ts';
+import { Tensor, tensor, rng, ScriptedRng, softmax, sigmoid, categorical, bernoulli, sample, grad, sum, mul, logProb, logSoftmax, broadcastTo } from '../../index.ts';
 import { sampleByInversion, location, logProbAt } from '../../estimators/families.ts';
 import { checkGrads } from '../harness/checkGrads.ts';
 import { chiSquareTest } from '../../lib/stats.ts';
@@ -141,6 +145,49 @@ score('a soft x or one on the tape takes logProb', () => {
   const dx = grad((x: Tensor) => sum(logProbAt(bernoulli(logits), logits, x)))(tensor([[1, 0]]));
   assert.equal(Array.from(dx.data), [0.5, -1]);
 });
+
+const categoricalScore = suite('logProbAt of a categorical');
+
+const closeTo = (x: Tensor, y: Tensor, what: string) => {
+  assert.equal(x.shape, y.shape, `${what}: shape`);
+  for (let i = 0; i < x.size; i++) assert.ok(Math.abs(x.data[i] - y.data[i]) <= 1e-15 * (1 + Math.abs(y.data[i])), `${what} at ${i}: ${x.data[i]} against ${y.data[i]}`);
+};
+
+categoricalScore('one-hot rows: log θ at the class equals Σ x log θ, tiled and untiled, with gradient and Hessian', () => {
+  const logits = tensor([[0.3, -1.2, 0.8, 0], [2, -2, 0.5, 0.1]]); // [B = 2, K = 4]
+  const b = tensor([[[0, 0, 1, 0], [1, 0, 0, 0]], [[0, 1, 0, 0], [0, 0, 0, 1]], [[0, 0, 1, 0], [0, 0, 1, 0]]]); // [n = 3, 2, 4]
+  const w = tensor([0.7, -1.3, 0.4]);
+  const tile = (l: Tensor) => broadcastTo(l, [3, 2, 4]);
+  const cases = [
+    ['untiled', (l: Tensor) => logProbAt(categorical(l), logSoftmax(l), b), (l: Tensor) => logProb(categorical(l), b)],
+    ['tiled', (l: Tensor) => logProbAt(categorical(tile(l)), logSoftmax(tile(l)), b), (l: Tensor) => logProb(categorical(tile(l)), b)],
+  ] as const;
+  for (const [what, fast, general] of cases) {
+    closeTo(fast(logits), general(logits), `${what} value`);
+    const g = (h: (l: Tensor) => Tensor) => grad((l: Tensor) => sum(mul(h(l), w)));
+    closeTo(g(fast)(logits), g(general)(logits), `${what} gradient`);
+    const hvp = (h: (l: Tensor) => Tensor) => grad((l: Tensor) => sum(mul(g(h)(l), logits)));
+    closeTo(hvp(fast)(logits), hvp(general)(logits), `${what} Hessian-vector product`);
+    checkGrads(fast, [logits], { order: 2 });
+  }
+});
+
+categoricalScore('a class of probability 0 that is not drawn leaves log p finite', () => {
+  const logits = tensor([0, -Infinity, 1]);
+  const lp = logProbAt(categorical(logits), logSoftmax(logits), tensor([[1, 0, 0], [0, 0, 1]]));
+  const expected = [0, 1].map((k) => k - Math.log(1 + Math.E));
+  for (let i = 0; i < 2; i++) assert.ok(Math.abs(lp.data[i] - expected[i]) < 1e-15, `${lp.data[i]} against ${expected[i]}`);
+});
+
+categoricalScore('rows that are not one-hot take Σ x log θ', () => {
+  const logits = tensor([0.5, -1, 0.2]);
+  const loc = logSoftmax(logits);
+  for (const x of [tensor([[0.2, 0.8, 0]]), tensor([[1, 1, 0]]), tensor([[0, 0, 0]]), tensor([[1, 0, 0], [0, 2, 0]])]) {
+    assert.equal(Array.from(logProbAt(categorical(logits), loc, x).data), Array.from(logProb(categorical(logits), x).data), JSON.stringify(x.toArray()));
+  }
+});
+
+categoricalScore.run();
 
 score.run();
 

@@ -5,12 +5,16 @@
 //   max and min away from ties (order 1 only at a stated tie);
 //   forward: against plain-JS lane-by-lane references, and the max-shift
 //   forms finite and exact at ±1000; argmax: values, and not differentiable.
+//   softmax / logSoftmax reuse a lane equal to the one before (tiled
+//   parameters): bit-identical to each row alone, ±∞ and NaN rows included;
+//   their one-pass first-order VJP equals the recorded form (the one a
+//   transform differentiates) on every axis.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fc from 'fast-check';
 import {
-  Tensor, tensor, scalar, grad, mul, sum, mean, max, min, logsumexp, softmax, logSoftmax, argmax, type Axis,
+  Tensor, tensor, scalar, grad, valueAndGrad, mul, sum, mean, max, min, logsumexp, softmax, logSoftmax, argmax, stack, type Axis,
 } from '../../../index.ts';
 import { checkGrads } from '../../harness/checkGrads.ts';
 import { SEED, shapeArb, tensorOf, distinctTensorOf, real, refReduce, assertClose, assertNondifferentiable } from '../helpers.ts';
@@ -137,6 +141,27 @@ grads('logSoftmax and softmax gradients stay finite and correct at ±1000', () =
   assertClose(g, { shape: [2], data: [0.5, 0.5] }, SHIFT_TOL, 0, 'd logsumexp');
 });
 
+for (const [name, f] of [['softmax', softmax], ['logSoftmax', logSoftmax]] as const) {
+  grads(`${name}: the one-pass first-order VJP equals the recorded form, on every axis`, () => {
+    const arb = shapeArb({ minRank: 1, maxRank: 3 }).chain((s) =>
+      fc.tuple(tensorOf(s, real(-5, 5)), tensorOf(s, real(-2, 2)), fc.integer({ min: 0, max: s.length - 1 })),
+    );
+    fc.assert(
+      fc.property(arb, ([x, w, axis]) => {
+        const loss = (t: Tensor) => sum(mul(f(t, axis), w));
+        const direct = grad(loss)(x); // no transform records the backward pass: the one-pass kernel
+        let recorded: Tensor | undefined; // the same gradient, taken while an outer transform records
+        valueAndGrad((y: Tensor) => {
+          recorded = grad(loss)(x);
+          return sum(y);
+        })(scalar(0));
+        assertClose(direct, recorded as Tensor, 1e-14, 1e-14, `${name} axis ${axis}`);
+      }),
+      { seed: SEED, numRuns: 40 },
+    );
+  });
+}
+
 // ---------------------------------------------------------------- forward values
 
 const forward = suite('reduce: forward values');
@@ -203,6 +228,22 @@ forward('logsumexp, softmax, logSoftmax are finite and correct at ±1000 (the ma
   const rows = softmax(tensor([[1000, 999], [-1000, -999]]), 1).toArray() as number[][];
   const e = 1 / (1 + Math.exp(-1));
   assert.ok(Math.abs(rows[0][0] - e) <= SHIFT_TOL * e && Math.abs(rows[1][1] - e) <= SHIFT_TOL * e, `softmax rows ${JSON.stringify(rows)}`);
+});
+
+forward('softmax, logSoftmax: repeated rows (tiled parameters) are bit-identical to each row alone', () => {
+  const rows = [[0.3, -1, 2], [0.3, -1, 2], [0.3, -1, 2], [0.3, -1, 2.5], [-Infinity, 0, -Infinity], [-Infinity, 0, -Infinity], [NaN, 1, 0], [NaN, 1, 0], [1000, -1000, 0], [1000, -1000, 0]];
+  for (const [name, f] of [['softmax', softmax], ['logSoftmax', logSoftmax]] as const) {
+    const expected = rows.flatMap((r) => Array.from(f(tensor(r)).data));
+    const got = f(tensor(rows));
+    assert.equal(Array.from(got.data), expected, `${name}, no transform`);
+    // Under a transform logSoftmax also keeps the softmax for its VJP: the gradient of each row alone.
+    const weight = (i: number) => [1, -0.5 * i, 0.25];
+    const g = grad((t: Tensor) => sum(mul(f(t), tensor(rows.map((_, i) => weight(i))))))(tensor(rows));
+    const each = stack(rows.map((r, i) => grad((t: Tensor) => sum(mul(f(t), tensor(weight(i)))))(tensor(r))), 0);
+    assert.equal(Array.from(g.data), Array.from(each.data), `${name}, gradient`);
+  }
+  checkGrads((t) => logSoftmax(t), [tensor([[0.5, -1, 2], [0.5, -1, 2], [0.5, -1, 2]])], { order: 2, seed: 4 });
+  checkGrads((t) => softmax(t), [tensor([[0.5, -1, 2], [0.5, -1, 2], [0.5, -1, 2]])], { order: 2, seed: 5 });
 });
 
 forward('logsumexp of all −∞ is −∞; an +∞ wins; reductions of an empty axis', () => {
