@@ -513,6 +513,24 @@ bern('finite values and gradients at logits ±30, ±50 and v at the ends of (0, 
   assert.not.ok(allFinite(logisticVariant(l, bData, vData, 'none')));
 });
 
+bern('b and v of one shape (one expression, constants in a loop) and broadcast against each other (both branches and where) agree: values exactly, first and second derivatives to rounding', () => {
+  const l = tensor([-3, -0.5, 0, 1.5, 4]);
+  const b = randomBits(511, [16, 5]);
+  const v = rng(512).uniform([16, 5]);
+  const vWide = new Tensor(v.data, [1, 16, 5]); // another shape than b: the general path
+  const c = rng(513).normal([16, 5]);
+  const equalShapes = (x: Tensor) => conditionalLogistic(x, b, v);
+  const broadcast = (x: Tensor) => conditionalLogistic(x, b, vWide);
+  assert.equal(Array.from(equalShapes(l).data), Array.from(broadcast(l).data));
+  const first = (g: (x: Tensor) => Tensor) => grad((x: Tensor) => sum(mul(c, g(x))));
+  const second = (g: (x: Tensor) => Tensor) => grad((x: Tensor) => sum(mul(first(g)(x), l)));
+  for (const [what, d] of [['first', first], ['second', second]] as const) {
+    const a = d(equalShapes)(l).data;
+    const w = d(broadcast)(l).data;
+    for (let j = 0; j < 5; j++) assert.ok(Math.abs(a[j] - w[j]) <= 1e-14 * (1 + Math.abs(w[j])), `${what} derivative ${j}: ${a[j]} against ${w[j]}`);
+  }
+});
+
 bern.run();
 
 // ---------------------------------------------------------------- conditional Gumbel (categorical)
