@@ -249,6 +249,23 @@ semantics('per-sample estimates by tiling average to the plain surrogate gradien
   for (let i = 0; i < plain.size; i++) assert.ok(Math.abs(tiled.gradient.logits.data[i] - plain.data[i]) < 1e-12);
 });
 
+semantics('the surrogate is taken when first read, once: the same tensor on every read, recorded by the transform that reads it', () => {
+  const problem = fixedDiscreteProblems()[3];
+  const logits = (problem.dist as { logits: Tensor }).logits;
+  const n = 8;
+  let reads: Tensor[] = [];
+  const g = grad((l: Tensor) => {
+    const s = reinforce(categorical(l), problem.f, rng(4), { n });
+    reads = [s.surrogate, s.surrogate];
+    return s.surrogate;
+  })(logits);
+  assert.ok(reads[0] === reads[1], 'one tensor');
+  // Its gradient is the mean of the per-sample surrogates' gradient, on the same noise.
+  const viaPerSample = grad((l: Tensor) => div(sum(reinforce(categorical(l), problem.f, rng(4), { n }).perSample), n))(logits);
+  for (let i = 0; i < g.size; i++) assert.ok(Math.abs(g.data[i] - viaPerSample.data[i]) < 1e-15 * (1 + Math.abs(g.data[i])), `coordinate ${i}`);
+  assert.ok(g.data.some((v) => v !== 0), 'a gradient that is not zero');
+});
+
 semantics('errors name the estimator and the fix', () => {
   const d = categorical(tensor([0, 1]));
   const f: SampleFunction = (b) => sum(b, 1);
