@@ -90,7 +90,8 @@ export const cos = unaryOp({
 export const tanh = unaryOp({
   name: 'tanh',
   forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = tanhKernel(x[i]); },
-  vjp: (g, out) => mul(g, sub(1, square(out))), // d tanh = (1 − tanh²) dx
+  // d tanh = (1 − tanh²) dx; one pass when no transform records the backward pass
+  vjp: (g, out) => (isRecording() ? mul(g, sub(1, square(out))) : firstOrder(g, out, tanhSlope)),
 });
 
 // ---------------------------------------------------------------- logistic family
@@ -109,7 +110,8 @@ export const sigmoid = unaryOp({
       }
     }
   },
-  vjp: (g, out) => mul(g, mul(out, sub(1, out))), // dσ = σ(1 − σ) dx
+  // dσ = σ(1 − σ) dx; one pass when no transform records the backward pass
+  vjp: (g, out) => (isRecording() ? mul(g, mul(out, sub(1, out))) : firstOrder(g, out, sigmoidSlope)),
 });
 
 // softplus(x) = log(1 + eˣ) = max(x, 0) + log1p(e^−|x|)
@@ -121,7 +123,7 @@ export const softplus = unaryOp({
       out[i] = Math.max(v, 0) + Math.log1p(expKernel(-Math.abs(v)));
     }
   },
-  vjp: (g, _out, x) => mul(g, sigmoid(x)),
+  vjp: (g, _out, x) => (isRecording() ? mul(g, sigmoid(x)) : firstOrder(g, x, sigmoidAt)), // d softplus = σ(x) dx
 });
 
 // log σ(x) = −softplus(−x) = min(x, 0) − log1p(e^−|x|)
@@ -133,8 +135,43 @@ export const logSigmoid = unaryOp({
       out[i] = Math.min(v, 0) - Math.log1p(expKernel(-Math.abs(v)));
     }
   },
-  vjp: (g, _out, x) => mul(g, sigmoid(neg(x))), // d log σ(x) = σ(−x) dx
+  vjp: (g, _out, x) => (isRecording() ? mul(g, sigmoid(neg(x))) : firstOrder(g, x, sigmoidAtMinus)), // d log σ(x) = σ(−x) dx
 });
+
+// First-order VJPs in one pass: g ⊙ slope(y), y the op's output or input.
+// When no transform records the backward pass, the recorded forms above
+// (two or three ops, a buffer each) would only be thrown away after; these
+// compute the same numbers in the same order, so the results are identical.
+type Slope = (G: Float64Array, Y: Float64Array, out: Float64Array) => void;
+
+function firstOrder(g: Tensor, y: Tensor, slope: Slope): Tensor {
+  const out = alloc(g.data.length);
+  slope(g.data, y.data, out);
+  return new Tensor(out, g.shape);
+}
+
+const tanhSlope: Slope = (G, Y, out) => {
+  for (let i = 0; i < out.length; i++) out[i] = G[i] * (1 - Y[i] * Y[i]);
+};
+
+const sigmoidSlope: Slope = (G, Y, out) => {
+  for (let i = 0; i < out.length; i++) out[i] = G[i] * (Y[i] * (1 - Y[i]));
+};
+
+// σ(v) as the sigmoid op computes it.
+function sigmoidOf(v: number): number {
+  if (v >= 0) return 1 / (1 + expKernel(-v));
+  const e = expKernel(v);
+  return e / (1 + e);
+}
+
+const sigmoidAt: Slope = (G, X, out) => {
+  for (let i = 0; i < out.length; i++) out[i] = G[i] * sigmoidOf(X[i]);
+};
+
+const sigmoidAtMinus: Slope = (G, X, out) => {
+  for (let i = 0; i < out.length; i++) out[i] = G[i] * sigmoidOf(-X[i]);
+};
 
 // relu has a kink at 0, where we take the subgradient 0.
 export const relu = unaryOp({
