@@ -20,7 +20,7 @@ export const neg = unaryOp({
 export const square = unaryOp({
   name: 'square',
   forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = x[i] * x[i]; },
-  vjp: (g, _out, x) => mul(g, mul(x, 2)),
+  vjp: (g, _out, x) => (isRecording() ? mul(g, mul(x, 2)) : firstOrder(g, x, squareSlope)), // d x² = 2x dx
 });
 
 export const sqrt = unaryOp({
@@ -149,6 +149,10 @@ function firstOrder(g: Tensor, y: Tensor, slope: Slope): Tensor {
   slope(g.data, y.data, out);
   return new Tensor(out, g.shape);
 }
+
+const squareSlope: Slope = (G, X, out) => {
+  for (let i = 0; i < out.length; i++) out[i] = G[i] * (X[i] * 2);
+};
 
 const tanhSlope: Slope = (G, Y, out) => {
   for (let i = 0; i < out.length; i++) out[i] = G[i] * (1 - Y[i] * Y[i]);

@@ -4,7 +4,7 @@
 //   the kinks of abs, relu and clamp; order 1 only at a stated kink);
 //   forward: against Math and closed forms, with the stable forms checked at ±1000;
 //   floor and sign: not differentiable, and saying so.
-//   tanh, sigmoid, softplus, logSigmoid: the one-pass first-order VJP gives
+//   square, tanh, sigmoid, softplus, logSigmoid: the one-pass first-order VJP gives
 //   the same numbers, bit for bit, as the recorded form a transform
 //   differentiates, at ordinary inputs, ±40, ±0 and NaN.
 
@@ -74,10 +74,10 @@ grads('composites chain correctly: log(sigmoid(x)) and sqrt(tanh(x)² + 1)', () 
   );
 });
 
-grads('tanh, sigmoid, softplus, logSigmoid: the one-pass first-order VJP equals the recorded form bit for bit', () => {
+grads('square, tanh, sigmoid, softplus, logSigmoid: the one-pass first-order VJP equals the recorded form bit for bit', () => {
   const x = tensor([-40, -3.5, -0.7, -0, 0, 1e-300, 0.3, 2, 17, 40, NaN]);
   const w = tensor([1, -2, 0.5, 3, -1, 2, 0.25, -0.75, 1.5, 1, 1]);
-  for (const [name, f] of [['tanh', tanh], ['sigmoid', sigmoid], ['softplus', softplus], ['logSigmoid', logSigmoid]] as const) {
+  for (const [name, f] of [['square', square], ['tanh', tanh], ['sigmoid', sigmoid], ['softplus', softplus], ['logSigmoid', logSigmoid]] as const) {
     const loss = (t: Tensor) => sum(mul(f(t), w));
     const direct = grad(loss)(x); // no transform records the backward pass: one pass
     let recorded: Tensor | undefined; // the same gradient taken while an outer transform records
