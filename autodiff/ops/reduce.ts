@@ -124,8 +124,13 @@ function reduceKernel(x: Tensor, reduced: readonly boolean[], mode: 'sum' | 'max
 export function sum(x: Tensor, axis?: Axis, keepdims = false): Tensor {
   checkTensor('sum', x);
   const reduced = reducedAxes('sum', x.shape, axis);
+  const shape = keepdims ? keptShape(x.shape, reduced) : droppedShape(x.shape, reduced);
+  // Over axes of length 1 only (one sample's [1, D] to [D], an event of one
+  // Bernoulli [n, 1] to [n], a single element to a scalar), the sum is a reshape:
+  // no pass, no buffer, and a reshape for its VJP instead of a broadcast.
+  if (reduced.every((r, i) => !r || x.shape[i] === 1)) return reshape(x, shape);
   const data = reduceKernel(x, reduced, 'sum');
-  const out = new Tensor(data, keepdims ? keptShape(x.shape, reduced) : droppedShape(x.shape, reduced));
+  const out = new Tensor(data, shape);
   if (!isRecording()) return out;
   return record('sum', [x], out, (g) => [expandBack(g, x.shape, reduced)]);
 }

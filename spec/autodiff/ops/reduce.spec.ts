@@ -230,6 +230,19 @@ forward('logsumexp, softmax, logSoftmax are finite and correct at ±1000 (the ma
   assert.ok(Math.abs(rows[0][0] - e) <= SHIFT_TOL * e && Math.abs(rows[1][1] - e) <= SHIFT_TOL * e, `softmax rows ${JSON.stringify(rows)}`);
 });
 
+forward('sum over axes of length 1 only is the same numbers reshaped, with keepdims, and differentiates as the sum', () => {
+  const x = tensor([[[1.5], [-2]], [[0.25], [3]]]); // [2, 2, 1]
+  assert.equal(sum(x, 2).toArray(), [[1.5, -2], [0.25, 3]]);
+  assert.equal(sum(x, -1, true).shape, [2, 2, 1]);
+  assert.equal(sum(tensor([[7]])).shape, []);
+  assert.is(sum(tensor([[7]])).item(), 7);
+  assert.equal(sum(tensor([[1, 2, 3]]), 0).toArray(), [1, 2, 3]);
+  checkGrads((t) => sum(t, 2), [x], { order: 2, seed: 6 });
+  checkGrads((t) => mul(sum(t, [0, 2], true), sum(t, 2)), [tensor([[[0.5], [1]]])], { order: 2, seed: 7 });
+  const g = grad((t: Tensor) => sum(mul(sum(t, 1), tensor([2, -1, 0.5]))))(tensor([[1], [2], [3]]));
+  assert.equal(g.toArray(), [[2], [-1], [0.5]]);
+});
+
 forward('softmax, logSoftmax: repeated rows (tiled parameters) are bit-identical to each row alone', () => {
   const rows = [[0.3, -1, 2], [0.3, -1, 2], [0.3, -1, 2], [0.3, -1, 2.5], [-Infinity, 0, -Infinity], [-Infinity, 0, -Infinity], [NaN, 1, 0], [NaN, 1, 0], [1000, -1000, 0], [1000, -1000, 0]];
   for (const [name, f] of [['softmax', softmax], ['logSoftmax', logSoftmax]] as const) {
