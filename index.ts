@@ -11,7 +11,7 @@ export { reinforce, reinforceNone, reinforceMovingAverage, reinforceLoo, reinfor
 export type { ReinforceOptions, ReinforceState, BaselineKind, LearnedBaselineInit } from './estimators/reinforce.ts';
 export { checkUnbiased, exactGradientOf } from './estimators/check.ts';
 export type { CheckProblem, CheckOptions, CheckResult, CoordinateCheck } from './estimators/check.ts';
-export { MAX_OUTCOMES, MAX_SUPPORT_ELEMENTS, canEnumerate, enumerateBernoulli, enumerateCategorical, enumerateCategoricals, enumerateSubsets, enumerateSupport, logProbTable, scoreTable, exactExpectation, exactGradient, exactHessian, exactMoments, exactReinforceMoments, categoricalTableGradient, bernoulliTableGradient } from './lib/exact.ts';
+export { MAX_OUTCOMES, MAX_SUPPORT_ELEMENTS, Refusal, canEnumerate, enumerateBernoulli, enumerateCategorical, enumerateCategoricals, enumerateSubsets, enumerateSupport, logProbTable, scoreTable, exactExpectation, exactGradient, exactHessian, exactMoments, exactReinforceMoments, categoricalTableGradient, bernoulliTableGradient } from './lib/exact.ts';
 export type { DiscreteFamily, ExactMoments } from './lib/exact.ts';
 export { tableFunction, quadraticFunction } from './lib/functions.ts';
 export type { TableFunction, QuadraticFunction, TestFunction, TableOptions } from './lib/functions.ts';

@@ -7,18 +7,19 @@ import { compare, formatComparison, comparisonChart, type EstimatorComparison } 
 import { estimators as allEstimators, estimatorByName } from '../estimators/registry.ts';
 import { estimateGradient, type Estimator } from '../estimators/estimator.ts';
 import { rng } from '../lib/random.ts';
+import { Refusal } from '../lib/exact.ts';
 import type { Problem } from '../lib/problem.ts';
 import type { Tensor } from '../autodiff/index.ts';
 import { runSuite } from './suite.ts';
-import { UsageError, parseFlags, intFlag, readProblem, distOf, oneLine, isRefusal, checkSamplesFit, SAMPLES, SEED, STEPS } from './mcgrad.ts';
+import { UsageError, parseFlags, intFlag, readProblem, distOf, oneLine, checkSamplesFit, SAMPLES, SEED, STEPS } from './mcgrad.ts';
 
 /**
  * Why an estimator cannot run on a problem, or undefined if it can. An
- * estimator refuses with a RangeError (exact and sum-and-sample refuse
- * supports over lib/exact's enumeration limit; isRefusal knows each), so one
- * call with its fewest samples finds out before any time is spent; the
- * generator is its own, so the comparison's samples do not change. Any other
- * error of that call is a bug, and is thrown.
+ * estimator refuses with a Refusal (exact and sum-and-sample refuse
+ * supports over lib/exact's enumeration limit, arsm too many pseudo-actions
+ * in one call), so one call with its fewest samples finds out before any
+ * time is spent; the generator is its own, so the comparison's samples do
+ * not change. Any other error of that call is a bug, and is thrown.
  */
 export function refusal(estimator: Estimator<any, any>, problem: Problem): string | undefined {
   const dist = distOf(problem);
@@ -28,7 +29,7 @@ export function refusal(estimator: Estimator<any, any>, problem: Problem): strin
     estimateGradient(estimator, dist, problem.f, r, { n: Math.max(1, estimator.minSamples), state });
     return undefined;
   } catch (error) {
-    if (isRefusal(error)) return oneLine(error.message);
+    if (error instanceof Refusal) return oneLine(error.message);
     throw error;
   }
 }

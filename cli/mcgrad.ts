@@ -5,6 +5,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parseProblem, ProblemError, type Problem } from '../lib/problem.ts';
+import { Refusal } from '../lib/exact.ts';
 import { estimators } from '../estimators/registry.ts';
 import { checkUnbiased, type CheckResult } from '../estimators/check.ts';
 import { bernoulli, categorical, normal, subset, spanningTree, type AnyDist } from '../estimators/families.ts';
@@ -216,32 +217,15 @@ export function main(argv: readonly string[], print: (line: string) => void = co
 }
 
 /**
- * The library's refusals that the CLI triggers knowingly, each known by its
- * message: a problem too large for exact or sum-and-sample to enumerate
- * (found by the trial call of refusal, compare.ts), and arsm's limit on the
- * numbers one call makes, n·K³, which depends on the samples per call and
- * so may first show in the run itself. Every other RangeError is a bug.
- */
-const REFUSALS: readonly RegExp[] = [
-  /^exact: the \w+ support of event shape \[[\d,]*\] has \S+ outcomes, too many to enumerate/,
-  /^sumAndSample: the \w+ support of event shape \[[\d,]*\] is too large to rank/,
-  /^arsm: n·K² pseudo-actions of \d+ numbers each make \d+ numbers .*, over the limit of 2\^30/,
-];
-
-/** Whether an error is one of the library's refusals of a problem (REFUSALS), rather than a bug. */
-export function isRefusal(error: unknown): error is RangeError {
-  return error instanceof RangeError && REFUSALS.some((pattern) => pattern.test(error.message));
-}
-
-/**
  * What main does with an error: a UsageError (a mistake in the flags or the
- * problem file, found by the CLI or by parseProblem) or a refusal of the
- * problem by an estimator (isRefusal) is printed as one line and gives exit
- * code 2. Anything else, a RangeError from deep in the library too, is a bug
+ * problem file, found by the CLI or by parseProblem) or the library's Refusal
+ * of a problem too large for an estimator (found by the trial call of
+ * refusal, compare.ts, or in the run) is printed as one line and gives exit
+ * code 2. Anything else, any other RangeError from the library too, is a bug
  * and is rethrown with its stack (exit code 1).
  */
 export function reportFailure(error: unknown, printError: (line: string) => void): number {
-  if (error instanceof UsageError || isRefusal(error)) {
+  if (error instanceof UsageError || error instanceof Refusal) {
     printError(`mcgrad: ${oneLine(error.message)}`);
     return 2;
   }

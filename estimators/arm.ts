@@ -32,6 +32,7 @@
 
 import { Tensor, add, sub, mul, div, log, abs, sigmoid, neg, sum, mean, greater, argmax, oneHot, reshape, concat, slice, matmul, broadcastTo, stopGradient, formatShape } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
+import { Refusal } from '../lib/exact.ts';
 import { checkFamily, checkSamples, eventShape, sumEvent, type Dist, type Family, type SampleFunction } from './families.ts';
 import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
 
@@ -296,7 +297,7 @@ export function arsm(dist: Dist, f: SampleFunction, rng: Rng, options: ArmOption
   const rows = shape.slice(1, -1).reduce((a, d) => a * d, 1);
   const size = n * K * K * rows * K; // the pseudo-actions [n, K, K, ...E]
   if (size > MAX_PSEUDO_ACTIONS) {
-    throw new RangeError(
+    throw new Refusal(
       `${name}: n·K² pseudo-actions of ${rows * K} numbers each make ${size} numbers (n = ${n}, K = ${K}), ` +
         `over the limit of 2^30; use fewer samples per call, or 'ar' (one evaluation of f per sample)`,
     );

@@ -27,7 +27,7 @@
 
 import { Tensor, add, sub, mul, sum, exp, sigmoid, neg, softmax, logSigmoid, logSoftmax, reshape, slice, concat, stack, transpose, stopGradient, formatShape, sizeOf } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
-import { canEnumerate, enumerateSupport, logProbTable, type DiscreteFamily } from '../lib/exact.ts';
+import { canEnumerate, enumerateSupport, logProbTable, Refusal, type DiscreteFamily } from '../lib/exact.ts';
 import { checkFamily, checkSamples, eventShape, sample, sumEvent, logProb, type Dist, type Family, type SampleFunction } from './families.ts';
 import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
 
@@ -221,7 +221,7 @@ export function sumAndSample(dist: Dist, f: SampleFunction, rng: Rng, options: S
   const E = eventShape(dist, tiled);
   const family = discreteFamily(name, dist, E);
   if (!canEnumerate(family, E)) {
-    throw new RangeError(`${name}: the ${family} support of event shape ${formatShape(E)} is too large to rank (see lib/exact's limits); use reinforce or rao-blackwell`);
+    throw new Refusal(`${name}: the ${family} support of event shape ${formatShape(E)} is too large to rank (see lib/exact's limits); use reinforce or rao-blackwell`);
   }
   const support = enumerateSupport(family, E); // [N, ...E]
   const N = support.shape[0];

@@ -18,7 +18,7 @@
 
 import { Tensor, add, neg, exp, logSigmoid, logSoftmax, reshape, matmul, transpose, broadcastTo, sub, formatShape } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
-import { enumerateBernoulli, enumerateCategoricals, canEnumerate, MAX_OUTCOMES } from '../lib/exact.ts';
+import { enumerateBernoulli, enumerateCategoricals, canEnumerate, MAX_OUTCOMES, Refusal } from '../lib/exact.ts';
 import { checkFamily, checkSamples, eventShape, type Dist, type Family, type SampleFunction } from './families.ts';
 import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
 
@@ -50,7 +50,7 @@ export function exact(dist: Dist, f: SampleFunction, _rng: Rng, options: Surroga
   const fits = dist.family === 'bernoulli' ? canEnumerate('bernoulli', [width]) : canEnumerate('categoricals', [width / K, K]);
   if (!fits) {
     const count = dist.family === 'bernoulli' ? `2^${width}` : `${K}^${width / K}`;
-    throw new RangeError(
+    throw new Refusal(
       `${name}: the ${dist.family} support of event shape ${formatShape(event)} has ${count} outcomes, too many to enumerate ` +
         `(limit ${MAX_OUTCOMES}); use a Monte Carlo estimator such as reinforce-rloo`,
     );

@@ -41,6 +41,22 @@ import {
 
 export type DiscreteFamily = 'bernoulli' | 'categorical' | 'categoricals';
 
+/**
+ * An estimator's refusal of a problem too large for it: a support too large
+ * to enumerate (exact, sumAndSample) or more numbers in one call than fit in
+ * memory (arsm's n·K² pseudo-actions). The problem is well formed and another
+ * estimator, or fewer samples per call, can run it; a caller such as the
+ * command line skips the estimator or reports a mistake in the input. Any
+ * other RangeError is a bad argument or a bug. Thrown before f is first
+ * evaluated, like every check of the arguments.
+ */
+export class Refusal extends RangeError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Refusal';
+  }
+}
+
 /** The largest support that is enumerated: 2^22 = 4 194 304 outcomes. */
 export const MAX_OUTCOMES = 2 ** 22;
 

@@ -12,7 +12,13 @@ import { fewestSamples } from '../../cli/compare.ts';
 import { parseProblem } from '../../lib/problem.ts';
 import { estimators } from '../../estimators/registry.ts';
 import { checkUnbiased } from '../../estimators/check.ts';
-import type { Tensor } from '../../autodiff/index.ts';
+import { zeros, sum, type Tensor } from '../../autodiff/index.ts';
+import { Refusal } from '../../lib/exact.ts';
+import { rng } from '../../lib/random.ts';
+import { bernoulli as bernoulliDist, categorical as categoricalDist } from '../../estimators/families.ts';
+import { exact } from '../../estimators/exact-estimator.ts';
+import { sumAndSample } from '../../estimators/conditioning.ts';
+import { thrown } from '../harness/thrown.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mcgrad-cli-'));
 function problemFile(name: string, content: unknown): string {
@@ -230,17 +236,28 @@ robust('a real process: an estimator refusing the problem gives exit code 2 and 
   assert.not.match(result.stderr, /at .*\.ts:\d+/);
 });
 
-robust('usage errors and the estimators\' known refusals are one line and exit code 2; any other error, a RangeError too, is rethrown', () => {
+robust('usage errors and the estimators\' refusals (the class Refusal) are one line and exit code 2; any other error, a RangeError too, is rethrown', () => {
   const err: string[] = [];
   assert.is(reportFailure(new UsageError('check needs\n  --problem FILE'), (l) => err.push(l)), 2);
   const refused = 'exact: the bernoulli support of event shape [23] has 2^23 outcomes, too many to enumerate (limit 4194304); use a Monte Carlo estimator such as reinforce-rloo';
-  assert.is(reportFailure(new RangeError(refused), (l) => err.push(l)), 2);
-  assert.equal(err, ['mcgrad: check needs --problem FILE', `mcgrad: ${refused}`]);
-  // the CLI never passes rng a bad seed (--seed is checked first), nor reshape a bad shape: these are bugs
-  for (const bug of [new RangeError('rng: seed must be an integer with |seed| ≤ 2^53 − 1, got 0.5'), new RangeError('reshape: cannot reshape [3] to [2]'), new TypeError('x is not a function')]) {
-    assert.throws(() => reportFailure(bug, () => {}), (e: unknown) => e === bug, bug.message);
+  assert.is(reportFailure(new Refusal(refused), (l) => err.push(l)), 2);
+  const fromExact = thrown(() => exact(bernoulliDist(zeros([23])), (x: Tensor) => sum(x, 1), rng(0)));
+  assert.is(reportFailure(fromExact, (l) => err.push(l)), 2);
+  assert.equal(err, ['mcgrad: check needs --problem FILE', `mcgrad: ${refused}`, `mcgrad: ${refused}`]);
+  const bugs = [
+    // the class decides, not the text: the same message in a plain RangeError is a bug
+    new RangeError(refused),
+    // a bad option the CLI never passes, thrown by an estimator that refuses other problems
+    thrown(() => sumAndSample(categoricalDist(zeros([3])), (x: Tensor) => sum(x, 1), rng(0), { k: -1 })),
+    // the CLI never passes rng a bad seed (--seed is checked first), nor reshape a bad shape
+    new RangeError('rng: seed must be an integer with |seed| ≤ 2^53 − 1, got 0.5'),
+    new RangeError('reshape: cannot reshape [3] to [2]'),
+    new TypeError('x is not a function'),
+  ];
+  for (const bug of bugs) {
+    assert.throws(() => reportFailure(bug, () => {}), (e: unknown) => e === bug, String(bug));
   }
-  assert.is(err.length, 2, 'nothing printed for a bug');
+  assert.is(err.length, 3, 'nothing printed for a bug');
 });
 
 robust('an internal RangeError in an estimator is not reported as a usage error, in the trial call or in the run', () => {

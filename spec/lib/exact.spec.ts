@@ -12,6 +12,7 @@ import {
   sigmoid,
   softmax,
   reshape,
+  sum,
   argmax,
   oneHot,
   logsumexp,
@@ -35,10 +36,17 @@ import {
   bernoulliTableGradient,
   tableFunction,
   quadraticFunction,
+  Refusal,
+  exact,
+  sumAndSample,
+  arsm,
+  bernoulli,
+  categorical,
   type DiscreteFamily,
   type ExactMoments,
 } from '../../index.ts';
 import { column, momentZ } from '../harness/variance.ts';
+import { thrown } from '../harness/thrown.ts';
 
 function rowsOf(x: Tensor): number[][] {
   const width = x.size / x.shape[0];
@@ -160,6 +168,57 @@ limits('refused before anything is allocated, with the count and the limit', () 
   // Wide outcomes hit the element limit first: a 20 000-class identity would take 3.2 GB.
   assert.not.ok(canEnumerate('categorical', [20000]));
   assert.throws(() => enumerateCategorical(20000), /enumerateCategorical: .*over the limit of 2\^27/);
+});
+
+// ---------------------------------------------------------------- the estimators' refusals
+
+const refusals = suite('exact: Refusal, what an estimator throws for a problem too large for it');
+
+refusals('every size refusal is a Refusal, a RangeError, with its message as it was, thrown before f is evaluated', () => {
+  let evaluations = 0;
+  const counted = (f: (x: Tensor) => Tensor) => (x: Tensor) => {
+    evaluations++;
+    return f(x);
+  };
+  const f23 = counted(quadraticFunction(new Array(23).fill(0.5)));
+  const f12x4 = counted((x: Tensor) => sum(reshape(x, [x.shape[0], 48]), 1));
+  const f60 = counted(quadraticFunction(new Array(60).fill(0)));
+  const cases: [string, () => unknown, string][] = [
+    ['exact, 23 Bernoullis', () => exact(bernoulli(zeros([23])), f23, rng(0)),
+      'exact: the bernoulli support of event shape [23] has 2^23 outcomes, too many to enumerate (limit 4194304); use a Monte Carlo estimator such as reinforce-rloo'],
+    ['exact, 12 categoricals of 4', () => exact(categorical(zeros([12, 4])), f12x4, rng(0)),
+      'exact: the categorical support of event shape [12,4] has 4^12 outcomes, too many to enumerate (limit 4194304); use a Monte Carlo estimator such as reinforce-rloo'],
+    ['sumAndSample, 23 Bernoullis', () => sumAndSample(bernoulli(zeros([23])), f23, rng(0)),
+      "sumAndSample: the bernoulli support of event shape [23] is too large to rank (see lib/exact's limits); use reinforce or rao-blackwell"],
+    ['sumAndSample, 12 categoricals of 4', () => sumAndSample(categorical(zeros([12, 4])), f12x4, rng(0)),
+      "sumAndSample: the categoricals support of event shape [12,4] is too large to rank (see lib/exact's limits); use reinforce or rao-blackwell"],
+    ['arsm, 8192 samples of K = 60', () => arsm(categorical(zeros([60])), f60, rng(0), { n: 8192 }),
+      "arsm: n·K² pseudo-actions of 60 numbers each make 1769472000 numbers (n = 8192, K = 60), over the limit of 2^30; use fewer samples per call, or 'ar' (one evaluation of f per sample)"],
+  ];
+  for (const [what, call, message] of cases) {
+    const error = thrown(call);
+    assert.ok(error instanceof Refusal, `${what}: ${String(error)}`);
+    assert.ok(error instanceof RangeError, what);
+    assert.is((error as Refusal).name, 'Refusal', what);
+    assert.is((error as Refusal).message, message, what);
+  }
+  assert.is(evaluations, 0, 'f evaluated before a refusal');
+});
+
+refusals('a bad argument to the same estimators is a RangeError and not a Refusal', () => {
+  const f3 = tableFunction('categorical', [0, 1, 2]);
+  const cases: [string, () => unknown, RegExp][] = [
+    ['exact, n = 0', () => exact(categorical(zeros([3])), f3, rng(0), { n: 0 }), /^exact: n must be an integer ≥ 1, got 0/],
+    ['sumAndSample, k = −1', () => sumAndSample(categorical(zeros([3])), f3, rng(0), { k: -1 }), /^sumAndSample: k must be a non-negative integer, got -1$/],
+    ['arsm, noise off the simplex', () => arsm(categorical(zeros([3])), f3, rng(0), { n: 1, noise: tensor([[0.5, 0.5, 0.5]]) }), /^arsm: each row of options.noise must sum to 1/],
+    ['exact, f of the wrong shape', () => exact(bernoulli(zeros([2])), (x: Tensor) => x, rng(0)), /^exact: f must map samples/],
+  ];
+  for (const [what, call, pattern] of cases) {
+    const error = thrown(call);
+    assert.ok(error instanceof RangeError, `${what}: ${String(error)}`);
+    assert.not.ok(error instanceof Refusal, what);
+    assert.match((error as Error).message, pattern, what);
+  }
 });
 
 // ---------------------------------------------------------------- log-probabilities
@@ -461,6 +520,7 @@ moments('the exact variance and covariance match a large Monte Carlo run; forget
 
 enumeration.run();
 limits.run();
+refusals.run();
 logprob.run();
 derivatives.run();
 moments.run();
