@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { compare, formatComparison, comparisonChart, type EstimatorComparison } from '../estimators/compare.ts';
 import { estimators as allEstimators, estimatorByName } from '../estimators/registry.ts';
 import { estimateGradient, type Estimator } from '../estimators/estimator.ts';
+import type { SampleFunction } from '../estimators/families.ts';
 import { rng } from '../lib/random.ts';
 import { Refusal } from '../lib/exact.ts';
 import type { Problem } from '../lib/problem.ts';
@@ -13,25 +14,47 @@ import type { Tensor } from '../autodiff/index.ts';
 import { runSuite } from './suite.ts';
 import { UsageError, parseFlags, intFlag, readProblem, distOf, oneLine, checkSamplesFit, SAMPLES, SEED, STEPS } from './mcgrad.ts';
 
+/** Thrown by the trial call's f (refusal): the estimator got past its checks. */
+const REACHED_F = new Error('refusal: the trial call reached f');
+
 /**
- * Why an estimator cannot run on a problem, or undefined if it can. An
- * estimator refuses with a Refusal (exact and sum-and-sample refuse
- * supports over lib/exact's enumeration limit, arsm too many pseudo-actions
- * in one call), so one call with its fewest samples finds out before any
- * time is spent; the generator is its own, so the comparison's samples do
- * not change. Any other error of that call is a bug, and is thrown.
+ * Why an estimator cannot run on a problem with `samples` samples, or
+ * undefined if it can. An estimator refuses with a Refusal (exact and
+ * sum-and-sample refuse supports over lib/exact's enumeration limit, arsm
+ * pseudo-actions over 2^30 numbers, which grow with the samples per call),
+ * and it refuses before it first evaluates f. So one trial call with the
+ * most samples the run will give it in a call (largestCall), stopped at its
+ * first evaluation of f, finds out before any time is spent, at the cost of
+ * that call's sampling only; the generator is its own, so the comparison's
+ * samples do not change. Any other error of that call is a bug, and is thrown.
  */
-export function refusal(estimator: Estimator<any, any>, problem: Problem): string | undefined {
+export function refusal(estimator: Estimator<any, any>, problem: Problem, samples: number): string | undefined {
   const dist = distOf(problem);
   const r = rng(0);
+  const stopAtF: SampleFunction = () => {
+    throw REACHED_F;
+  };
   try {
     const state = estimator.init?.(dist, r.split());
-    estimateGradient(estimator, dist, problem.f, r, { n: Math.max(1, estimator.minSamples), state });
+    estimateGradient(estimator, dist, stopAtF, r, { n: largestCall(estimator, samples), state });
     return undefined;
   } catch (error) {
+    if (error === REACHED_F) return undefined;
     if (error instanceof Refusal) return oneLine(error.message);
     throw error;
   }
+}
+
+/**
+ * The most samples checkUnbiased and compare give the estimator in one call
+ * (collectEstimates in estimators/check.ts): calls of up to 8192 samples when
+ * its samples are independent, of max(8, its minimum) when they share a
+ * baseline, and the timing calls of max(64, its minimum).
+ */
+export function largestCall(estimator: Estimator<any, any>, samples: number): number {
+  const sampling = estimator.iidSamples ? Math.min(8192, samples) : Math.max(8, estimator.minSamples);
+  const timing = Math.max(64, estimator.minSamples);
+  return Math.max(sampling, timing);
 }
 
 /**
@@ -65,7 +88,7 @@ export function runnableEstimator(name: string, problem: Problem, samples: numbe
   }
   const few = tooFewSamples(estimator, samples);
   if (few !== undefined) throw new UsageError(`${estimator.name} ${few}`);
-  const why = refusal(estimator, problem);
+  const why = refusal(estimator, problem, samples);
   if (why !== undefined) throw new UsageError(`${estimator.name} cannot run on this problem: ${why}`);
   return estimator;
 }
@@ -85,7 +108,7 @@ export function chooseEstimators(list: string | true | undefined, problem: Probl
     note(`mcgrad: skipping ${few.map((e) => e.name).join(', ')}, whose samples share a baseline: with one estimate per call of ${fewest / 2}, a variance needs --samples ${fewest} or more`);
   }
   const enough = applicable.filter((e) => !few.includes(e));
-  const refusals = enough.map((e) => refusal(e, problem));
+  const refusals = enough.map((e) => refusal(e, problem, samples));
   const skipped = enough.filter((_, i) => refusals[i] !== undefined);
   if (skipped.length > 0) {
     note(`mcgrad: skipping ${skipped.map((e) => e.name).join(', ')}, which cannot run on this problem: ${refusals.filter((r) => r !== undefined).join('; ')}`);

@@ -27,8 +27,8 @@ const USAGE = `usage:
   --seed S      0 to 2^53 − 1 (default 0)
   --steps T     training steps on the toy problem, 100 to 10^6 (default 5000)
 compare without --estimators skips the estimators that cannot run on the problem (exact and
-sum-and-sample enumerate at most 2^22 outcomes) or on so few samples, and says so on stderr;
-naming one is an error.
+sum-and-sample enumerate at most 2^22 outcomes; arsm makes n·K³ numbers, at most 2^30, in a call of
+n = max(64, min(N, 8192)) samples) or on so few samples, and says so on stderr; naming one is an error.
 exit codes: 0 done; 2 a mistake in the input (flags, the problem file, a problem the estimator
 refuses) or a file that cannot be read or written, reported in one line; 1 a bug, with its stack.
 estimators: ${estimators.map((e) => e.name).join(', ')}`;

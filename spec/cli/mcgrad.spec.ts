@@ -7,8 +7,8 @@ import { mkdtempSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { main, parseFlags, reportFailure, distOf, UsageError } from '../../cli/mcgrad.ts';
-import { fewestSamples } from '../../cli/compare.ts';
+import { main, parseFlags, reportFailure, distOf, readProblem, UsageError } from '../../cli/mcgrad.ts';
+import { fewestSamples, largestCall } from '../../cli/compare.ts';
 import { parseProblem } from '../../lib/problem.ts';
 import { estimators } from '../../estimators/registry.ts';
 import { checkUnbiased } from '../../estimators/check.ts';
@@ -25,6 +25,10 @@ function problemFile(name: string, content: unknown): string {
   const file = join(dir, name);
   writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
   return file;
+}
+/** A string matched literally inside a RegExp. */
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 function run(args: string[]): { code: number; out: string[]; err: string[] } {
   const out: string[] = [];
@@ -283,10 +287,6 @@ robust('an internal RangeError in an estimator is not reported as a usage error,
   }
 });
 
-robust('arsm\'s size limit, met in the run (8192 samples per call, K = 60) and not in the trial call, is one line and exit code 2', () => {
-  const categorical60 = problemFile('cat60.json', { family: 'categorical', logits: Array.from({ length: 60 }, (_, k) => 0.01 * k), f: { kind: 'quadratic', target: Array(60).fill(0) } });
-  assertUsageError(['check', '--problem', categorical60, '--estimator', 'arsm', '--samples', '8192'], /^mcgrad: arsm: n·K² pseudo-actions of 60 numbers each make 1769472000 numbers \(n = 8192, K = 60\), over the limit of 2\^30; /);
-});
 
 robust('--svg naming a directory is one line and exit code 2, as an unreadable problem file is', () => {
   assertUsageError(['compare', '--problem', categorical, '--estimators', 'reinforce', '--samples', '16', '--svg', dir], /^mcgrad: cannot write '.*mcgrad-cli-[^']*': EISDIR$/);
@@ -309,3 +309,57 @@ robust('--name=value splits at the first = only', () => {
 });
 
 robust.run();
+
+// ---------------------------------------------------------------- refusals that depend on the samples per call
+
+const sized = suite('cli: an estimator that cannot run at the sizes of the run (arsm, K = 60)');
+
+// arsm refuses n·K³ > 2^30 numbers of pseudo-actions in one call: at K = 60, calls of 4972 samples or more.
+const categorical60 = 'spec/fixtures/categorical-60.json';
+const arsmAt = (n: number) => `arsm: n·K² pseudo-actions of 60 numbers each make ${n * 216000} numbers (n = ${n}, K = 60), over the limit of 2^30; use fewer samples per call, or 'ar' (one evaluation of f per sample)`;
+
+sized('compare without --estimators skips arsm, with its reason, when the run would call it with too many samples, and completes', () => {
+  // the fewest samples whose calls arsm refuses: the run's calls are of min(8192, --samples)
+  const { code, out, err } = run(['compare', '--problem', categorical60, '--samples', '4972', '--json']);
+  assert.is(code, 0, err.join('\n'));
+  assert.equal(err, [`mcgrad: skipping arsm, which cannot run on this problem: ${arsmAt(4972)}`]);
+  const names = JSON.parse(out[0]).estimators.map((r: { estimator: string }) => r.estimator);
+  assert.equal(names, estimators.filter((e) => e.families.includes('categorical') && e.name !== 'arsm').map((e) => e.name));
+});
+
+sized('arsm named, by compare or check, is one line and exit code 2 before any estimator runs', () => {
+  assertUsageError(['compare', '--problem', categorical60, '--estimators', 'arsm', '--samples', '4972'], new RegExp(`^mcgrad: arsm cannot run on this problem: ${escape(arsmAt(4972))}$`));
+  assertUsageError(['compare', '--problem', categorical60, '--estimators', 'reinforce,arsm'], new RegExp(`^mcgrad: arsm cannot run on this problem: ${escape(arsmAt(8192))}$`));
+  assertUsageError(['check', '--problem', categorical60, '--estimator', 'arsm'], new RegExp(`^mcgrad: arsm cannot run on this problem: ${escape(arsmAt(8192))}$`));
+});
+
+sized('with calls small enough arsm runs on K = 60: the trial is not of 8192 samples whatever --samples', () => {
+  const { code, out, err } = run(['compare', '--problem', categorical60, '--estimators', 'arsm', '--samples', '16', '--json']);
+  assert.is(code, 0, err.join('\n'));
+  assert.equal(err, []);
+  assert.equal(JSON.parse(out[0]).estimators.map((r: { estimator: string }) => r.estimator), ['arsm']);
+});
+
+sized('largestCall is the most samples checkUnbiased gives an estimator in one call, its timing calls included', () => {
+  const problem = readProblem(categorical);
+  const exactGradient = problem.exact!.gradient() as unknown as Record<string, Tensor>;
+  for (const name of ['reinforce', 'reinforce-rloo']) {
+    const estimator = estimators.find((e) => e.name === name)!;
+    const surrogate = estimator.surrogate;
+    for (const samples of [16, 100, 9000]) {
+      let most = 0;
+      estimator.surrogate = (dist, f, r, options) => {
+        most = Math.max(most, options?.n ?? 1);
+        return surrogate.call(estimator, dist, f, r, options);
+      };
+      try {
+        checkUnbiased(estimator, { dist: distOf(problem), f: problem.f, exactGradient }, { samples, time: true });
+      } finally {
+        estimator.surrogate = surrogate;
+      }
+      assert.is(largestCall(estimator, samples), most, `${name}, ${samples} samples`);
+    }
+  }
+});
+
+sized.run();
