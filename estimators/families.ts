@@ -29,7 +29,7 @@
 // generic plumbing (paramsOf, withParams, estimateGradient) accepts.
 
 import { Tensor, add, sub, mul, div, exp, log, neg, square, sum, gather, broadcastTo, sigmoid, softmax, logSigmoid, logSoftmax, argmax, oneHot, onesLike, stopGradient, sizeOf, type Shape, formatShape } from '../autodiff/index.ts';
-import { expKernel } from '../autodiff/ops/kernels.ts';
+import { expKernel, sigmoidKernel } from '../autodiff/ops/kernels.ts';
 import { alloc, shapesEqual } from '../autodiff/tensor.ts'; // the engine's allocator: small arrays from a slab
 import type { Rng } from '../lib/random.ts';
 import type { Graph, Digraph } from '../lib/structures.ts';
@@ -363,7 +363,7 @@ export function sampleByInversion(dist: BernoulliDist | CategoricalDist, loc: Te
       const l = L[tiled ? i : i % perSample];
       if (l !== logit) {
         logit = l;
-        p = sigmoidOf(l);
+        p = sigmoidKernel(l);
       }
       b[i] = U[i] < p ? 1 : 0;
     }
@@ -407,12 +407,6 @@ export function sampleByInversion(dist: BernoulliDist | CategoricalDist, loc: Te
 function sameRow(L: Float64Array, a: number, b: number, length: number): boolean {
   for (let k = 0; k < length; k++) if (L[a + k] !== L[b + k]) return false;
   return true;
-}
-
-function sigmoidOf(v: number): number {
-  if (v >= 0) return 1 / (1 + expKernel(-v));
-  const e = expKernel(v);
-  return e / (1 + e);
 }
 
 function mapStop(params: Record<string, Tensor>): Record<string, Tensor> {

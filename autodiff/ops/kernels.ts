@@ -58,6 +58,13 @@ export function expKernel(x: number): number {
   return s + s * (T_TAIL[j] + expm1r);
 }
 
+/** σ(x) = 1/(1 + e^−x), with e taken only of −|x| so nothing overflows; σ(±0) = ½, σ(NaN) = NaN. */
+export function sigmoidKernel(x: number): number {
+  if (x >= 0) return 1 / (1 + expKernel(-x));
+  const e = expKernel(x);
+  return e / (1 + e);
+}
+
 // Cephes' tanh (Moshier, Cephes Math Library, tanh.c; the same constants as
 // Go's math.Tanh): for |x| < 0.625 the rational approximation
 // tanh x = x + x·s·P(s)/Q(s), s = x², with relative error about 2.5e-16;

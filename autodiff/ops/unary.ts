@@ -7,7 +7,7 @@ import { Tensor, alloc } from '../tensor.ts';
 import { isRecording, record, stopGradient } from '../tape.ts';
 import { unaryOp, maskOf, checkTensor } from './define.ts';
 import { add, sub, mul, div } from './binary.ts';
-import { expKernel, tanhKernel } from './kernels.ts';
+import { expKernel, tanhKernel, sigmoidKernel } from './kernels.ts';
 
 // ---------------------------------------------------------------- arithmetic
 
@@ -99,17 +99,7 @@ export const tanh = unaryOp({
 
 export const sigmoid = unaryOp({
   name: 'sigmoid',
-  forward: (x, out) => {
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      if (v >= 0) {
-        out[i] = 1 / (1 + expKernel(-v));
-      } else {
-        const e = expKernel(v);
-        out[i] = e / (1 + e);
-      }
-    }
-  },
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = sigmoidKernel(x[i]); },
   // dσ = σ(1 − σ) dx; one pass when no transform records the backward pass
   vjp: (g, out) => (isRecording() ? mul(g, mul(out, sub(1, out))) : firstOrder(g, out, sigmoidSlope)),
 });
@@ -162,19 +152,12 @@ const sigmoidSlope: Slope = (G, Y, out) => {
   for (let i = 0; i < out.length; i++) out[i] = G[i] * (Y[i] * (1 - Y[i]));
 };
 
-// σ(v) as the sigmoid op computes it.
-function sigmoidOf(v: number): number {
-  if (v >= 0) return 1 / (1 + expKernel(-v));
-  const e = expKernel(v);
-  return e / (1 + e);
-}
-
 const sigmoidAt: Slope = (G, X, out) => {
-  for (let i = 0; i < out.length; i++) out[i] = G[i] * sigmoidOf(X[i]);
+  for (let i = 0; i < out.length; i++) out[i] = G[i] * sigmoidKernel(X[i]);
 };
 
 const sigmoidAtMinus: Slope = (G, X, out) => {
-  for (let i = 0; i < out.length; i++) out[i] = G[i] * sigmoidOf(-X[i]);
+  for (let i = 0; i < out.length; i++) out[i] = G[i] * sigmoidKernel(-X[i]);
 };
 
 // relu has a kink at 0, where we take the subgradient 0.
