@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { compare, formatComparison, comparisonChart, type EstimatorComparison } from '../estimators/compare.ts';
 import { estimators as allEstimators, estimatorByName } from '../estimators/registry.ts';
 import { estimateGradient, type Estimator } from '../estimators/estimator.ts';
+import { samplesPerCall, timingSamples, fewestSamples } from '../estimators/check.ts';
 import type { SampleFunction } from '../estimators/families.ts';
 import { rng } from '../lib/random.ts';
 import { Refusal } from '../lib/exact.ts';
@@ -47,25 +48,11 @@ export function refusal(estimator: Estimator<any, any>, problem: Problem, sample
 
 /**
  * The most samples checkUnbiased and compare give the estimator in one call
- * (collectEstimates in estimators/check.ts): calls of up to 8192 samples when
- * its samples are independent, of max(8, its minimum) when they share a
- * baseline, and the timing calls of max(64, its minimum).
+ * (collectEstimates in estimators/check.ts): its sampling calls or its
+ * timing calls, whichever is larger.
  */
 export function largestCall(estimator: Estimator<any, any>, samples: number): number {
-  const sampling = estimator.iidSamples ? Math.min(8192, samples) : Math.max(8, estimator.minSamples);
-  const timing = Math.max(64, estimator.minSamples);
-  return Math.max(sampling, timing);
-}
-
-/**
- * The fewest samples checkUnbiased and compare take from an estimator: two
- * estimates, so that a variance exists. An estimator whose samples are
- * independent gives one estimate per sample; one whose samples share a
- * baseline (leave-one-out, antithetic pairs) gives one per call of
- * max(8, its minimum) samples, the rule of collectEstimates in estimators/check.ts.
- */
-export function fewestSamples(estimator: Estimator<any, any>): number {
-  return estimator.iidSamples ? 2 : 2 * Math.max(8, estimator.minSamples);
+  return Math.max(samplesPerCall(estimator, samples), timingSamples(estimator));
 }
 
 /** Why `samples` samples are too few for the estimator (after its name), or undefined if they are enough. */
@@ -104,7 +91,7 @@ export function chooseEstimators(list: string | true | undefined, problem: Probl
   const applicable = allEstimators.filter((e) => e.families.includes(problem.family));
   const few = applicable.filter((e) => tooFewSamples(e, samples) !== undefined);
   if (few.length > 0) {
-    const fewest = Math.max(...few.map(fewestSamples));
+    const fewest = Math.max(...few.map((e) => fewestSamples(e)));
     note(`mcgrad: skipping ${few.map((e) => e.name).join(', ')}, whose samples share a baseline: with one estimate per call of ${fewest / 2}, a variance needs --samples ${fewest} or more`);
   }
   const enough = applicable.filter((e) => !few.includes(e));

@@ -68,7 +68,7 @@ export interface IntRange {
 
 /**
  * Two samples, the fewest that give a variance, to 10^7. An estimator whose
- * samples share a baseline needs more (fewestSamples in compare.ts).
+ * samples share a baseline needs more (fewestSamples in estimators/check.ts).
  */
 export const SAMPLES: IntRange = { min: 2, max: 1e7 };
 /** Every seed lib/random's rng accepts, but not negative ones. */

@@ -113,6 +113,29 @@ export interface CheckResult {
 
 const CHUNK = 8192; // samples per call for independent-sample estimators: bounds memory
 
+/**
+ * Samples per call of collectEstimates (checkUnbiased, compare): up to 8192
+ * for an estimator whose samples are independent; n (default 8), at least
+ * its minimum and 2, for one whose samples share a baseline, each call one
+ * estimate.
+ */
+export function samplesPerCall(estimator: Estimator<any, any>, samples: number, n?: number): number {
+  return estimator.iidSamples ? Math.min(CHUNK, samples) : Math.max(n ?? 8, estimator.minSamples, 2);
+}
+
+/** Samples per call of the timing calls (CheckOptions.time). */
+export function timingSamples(estimator: Estimator<any, any>): number {
+  return Math.max(64, estimator.minSamples);
+}
+
+/**
+ * The fewest samples collectEstimates takes: two estimates, so that a
+ * variance exists (two samples, or two calls of samplesPerCall).
+ */
+export function fewestSamples(estimator: Estimator<any, any>, n?: number): number {
+  return estimator.iidSamples ? 2 : 2 * samplesPerCall(estimator, Infinity, n);
+}
+
 /** Independent estimates of the gradient, one row per unit, with what they cost. */
 export interface EstimateSample {
   /** Row-major [units, dim]: every parameter's coordinates, flattened in parameter order. */
@@ -150,8 +173,8 @@ export function collectEstimates<State>(estimator: Estimator<State, any>, proble
 
   const iid = estimator.iidSamples;
   // Calls of 8 samples by default: enough to share a baseline, small enough for many units.
-  const perCall = iid ? Math.min(CHUNK, samples) : Math.max(options.n ?? 8, estimator.minSamples, 2);
-  const fewest = iid ? 2 : perCall * 2; // at least two units, so that a variance exists
+  const perCall = samplesPerCall(estimator, samples, options.n);
+  const fewest = fewestSamples(estimator, options.n); // at least two units, so that a variance exists
   if (samples < fewest) throw new RangeError(`checkUnbiased: ${samples} samples are too few (need at least ${fewest})`);
   const units = iid ? samples : Math.floor(samples / perCall);
   const rows = new Float64Array(units * dim);
@@ -201,7 +224,7 @@ export function collectEstimates<State>(estimator: Estimator<State, any>, proble
 
 /** µs per sample at 64 samples per call, after 100 ms of warm-up calls (the JIT needs that long), over about 30 ms. */
 function timePerSample<State>(estimator: Estimator<State, any>, dist: Descriptor, f: SampleFunction, state: State | undefined, r: ReturnType<typeof makeRng>): number {
-  const n = Math.max(64, estimator.minSamples);
+  const n = timingSamples(estimator);
   const call = () => estimateGradient(estimator, dist, f, r, { n, state });
   const warm = performance.now();
   do call();
