@@ -28,13 +28,8 @@ export interface SurrogateOptions<State> {
 }
 
 export interface Surrogate<State = undefined> {
-  /**
-   * mean(perSample): a scalar whose gradient is the estimate and whose value
-   * is the mean of f. The built-in estimators take it when first read (an
-   * accessor, so `{ ...result }` does not copy it: a changed result sets its
-   * own, `surrogate: mean(perSample)`, as examples/check-your-estimator.ts does).
-   */
-  readonly surrogate: Tensor;
+  /** mean(perSample): a scalar whose gradient is the estimate and whose value is the mean of f. */
+  surrogate: Tensor;
   /** [n] per-sample surrogates. */
   perSample: Tensor;
   /**
@@ -88,28 +83,8 @@ export function evaluate(estimator: string, f: SampleFunction, x: Tensor, n: num
 }
 
 /** Builds a Surrogate from per-sample scalars. */
-/**
- * An estimator's result. The surrogate scalar is taken when first read (and
- * kept): estimateGradient differentiates the per-sample surrogates and never
- * reads it, so its mean would be two recorded ops for nothing. Read it inside
- * the transform that differentiates it, as one reads perSample.
- */
 export function surrogateOf<State>(perSample: Tensor, values: Tensor, state: State): Surrogate<State> {
-  return new LazySurrogate(perSample, stopGradient(values), state);
-}
-
-class LazySurrogate<State> implements Surrogate<State> {
-  private mean: Tensor | undefined = undefined;
-
-  constructor(
-    readonly perSample: Tensor,
-    readonly values: Tensor,
-    readonly state: State,
-  ) {}
-
-  get surrogate(): Tensor {
-    return (this.mean ??= mean(this.perSample));
-  }
+  return { surrogate: mean(perSample), perSample, values: stopGradient(values), state };
 }
 
 // ---------------------------------------------------------------- estimateGradient

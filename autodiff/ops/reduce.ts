@@ -140,7 +140,8 @@ export function mean(x: Tensor, axis?: Axis, keepdims = false): Tensor {
   const reduced = reducedAxes('mean', x.shape, axis);
   let count = 1;
   for (let i = 0; i < reduced.length; i++) if (reduced[i]) count *= x.shape[i];
-  return div(sum(x, axis, keepdims), count);
+  const total = sum(x, axis, keepdims);
+  return count === 1 ? total : div(total, count); // the mean of one element is that element: x / 1 = x exactly
 }
 
 function extremum(mode: 'max' | 'min', x: Tensor, axis: Axis | undefined, keepdims: boolean): Tensor {

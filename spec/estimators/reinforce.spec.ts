@@ -10,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
-  Tensor, tensor, rng, grad, sum, mul, add, sub, div, stopGradient, matmul, reshape, softmax,
+  Tensor, tensor, scalar, zerosLike, rng, grad, vjp, mapTree, sum, mul, add, sub, div, stopGradient, matmul, reshape, softmax,
   categorical, bernoulli, normal, sample, logProb, estimateGradient, checkUnbiased, quadratureMoments, exactGradientOf,
   initMlp, applyMlp, mlpSizes, ScriptedRng,
   reinforce, reinforceNone, reinforceMovingAverage, reinforceLoo, reinforceLearned,
@@ -249,21 +249,20 @@ semantics('per-sample estimates by tiling average to the plain surrogate gradien
   for (let i = 0; i < plain.size; i++) assert.ok(Math.abs(tiled.gradient.logits.data[i] - plain.data[i]) < 1e-12);
 });
 
-semantics('the surrogate is taken when first read, once: the same tensor on every read, recorded by the transform that reads it', () => {
+semantics('the result is a plain tree: vjp and mapTree take it whole, a spread keeps the surrogate, whose gradient is the mean of the per-sample ones', () => {
   const problem = fixedDiscreteProblems()[3];
   const logits = (problem.dist as { logits: Tensor }).logits;
   const n = 8;
-  let reads: Tensor[] = [];
-  const g = grad((l: Tensor) => {
-    const s = reinforce(categorical(l), problem.f, rng(4), { n });
-    reads = [s.surrogate, s.surrogate];
-    return s.surrogate;
-  })(logits);
-  assert.ok(reads[0] === reads[1], 'one tensor');
-  // Its gradient is the mean of the per-sample surrogates' gradient, on the same noise.
+  const g = grad((l: Tensor) => reinforce(categorical(l), problem.f, rng(4), { n }).surrogate)(logits);
   const viaPerSample = grad((l: Tensor) => div(sum(reinforce(categorical(l), problem.f, rng(4), { n }).perSample), n))(logits);
   for (let i = 0; i < g.size; i++) assert.ok(Math.abs(g.data[i] - viaPerSample.data[i]) < 1e-15 * (1 + Math.abs(g.data[i])), `coordinate ${i}`);
   assert.ok(g.data.some((v) => v !== 0), 'a gradient that is not zero');
+  const whole = vjp((l: Tensor) => reinforce(categorical(l), problem.f, rng(4), { n }), logits);
+  const cotangent = mapTree(whole.out, (t) => (t === whole.out.surrogate ? scalar(1) : zerosLike(t)));
+  const [viaVjp] = whole.vjp(cotangent);
+  assert.equal(Array.from(viaVjp.data), Array.from(g.data));
+  const copy = { ...reinforce(categorical(logits), problem.f, rng(4), { n }) };
+  assert.ok(copy.surrogate instanceof Tensor, 'the spread copies the surrogate');
 });
 
 semantics('errors name the estimator and the fix', () => {
