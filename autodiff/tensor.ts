@@ -197,6 +197,7 @@ function flatten(values: NestedArray | readonly number[]): number[] {
   return out;
 }
 
+/** A rank-0 tensor holding `value`. */
 export function scalar(value: number): Tensor {
   if (typeof value !== 'number') throw new TypeError(`scalar: expected a number, got ${typeof value}`);
   const data = new Float64Array(1);
@@ -204,27 +205,37 @@ export function scalar(value: number): Tensor {
   return new Tensor(data, []);
 }
 
+/**
+ * A tensor of `shape` filled with `value`. The constructors (tensor, scalar,
+ * zeros, ones, full, zerosLike, onesLike, arange, eye) give each tensor a
+ * buffer of its own, which may be filled, transferred or kept; an op's
+ * result may be a view into a buffer shared with other small tensors.
+ */
 export function full(shape: Shape, value: number): Tensor {
   checkShape('full', shape);
-  return new Tensor(alloc(sizeOf(shape)).fill(value), [...shape]);
+  return new Tensor(new Float64Array(sizeOf(shape)).fill(value), [...shape]);
 }
 
+/** A tensor of zeros, with a buffer of its own (see full). */
 export function zeros(shape: Shape): Tensor {
   checkShape('zeros', shape);
-  return new Tensor(alloc(sizeOf(shape)), [...shape]);
+  return new Tensor(new Float64Array(sizeOf(shape)), [...shape]);
 }
 
+/** A tensor of ones, with a buffer of its own (see full). */
 export function ones(shape: Shape): Tensor {
   checkShape('ones', shape); // before full, so the message names ones
   return full(shape, 1);
 }
 
+/** Zeros of x's shape, with a buffer of their own. */
 export function zerosLike(x: Tensor): Tensor {
-  return new Tensor(alloc(x.data.length), x.shape);
+  return new Tensor(new Float64Array(x.data.length), x.shape);
 }
 
+/** Ones of x's shape, with a buffer of their own. */
 export function onesLike(x: Tensor): Tensor {
-  return new Tensor(alloc(x.data.length).fill(1), x.shape);
+  return new Tensor(new Float64Array(x.data.length).fill(1), x.shape);
 }
 
 /** 0, 1, …, n − 1 (or start, start + step, … below stop). */

@@ -8,7 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fc from 'fast-check';
 import {
-  Tensor, tensor, scalar, zeros, ones, full, zerosLike, onesLike, arange, eye, sizeOf, formatShape, broadcastShapes, type NestedArray,
+  Tensor, tensor, scalar, zeros, ones, full, zerosLike, onesLike, arange, eye, add, sizeOf, formatShape, broadcastShapes, type NestedArray,
 } from '../../index.ts';
 import { alloc } from '../../autodiff/tensor.ts';
 import { SEED, shapeArb, sizeOfShape } from './helpers.ts';
@@ -119,6 +119,23 @@ constructors('scalar, zeros, ones, full, zerosLike, onesLike', () => {
   const z = zeros(shape);
   shape[0] = 5;
   assert.equal([...z.shape], [2, 2]);
+});
+
+constructors('every constructor gives its tensor a buffer of its own (it may be transferred), unlike small op results', () => {
+  const t = tensor([[1, 2, 3]]);
+  const made = [tensor([1, 2]), scalar(1), zeros([3]), ones([2, 2]), full([4], 7), zerosLike(t), onesLike(t), arange(3), eye(2)];
+  for (const x of made) {
+    assert.is(x.data.byteOffset, 0);
+    assert.is(x.data.buffer.byteLength, 8 * x.size, `${x.toString()}: buffer of ${x.data.buffer.byteLength} bytes`);
+  }
+  // Transferring one (as postMessage's transfer list does) leaves every other tensor and later ones intact.
+  const before = add(tensor([1, 2, 3]), 1);
+  const z = zeros([4]);
+  const buffer = z.data.buffer as ArrayBuffer;
+  const moved = structuredClone(buffer, { transfer: [buffer] });
+  assert.is(moved.byteLength, 32);
+  assert.equal(before.toArray(), [2, 3, 4]);
+  assert.equal(add(tensor([1, 2, 3]), 1).toArray(), [2, 3, 4]);
 });
 
 constructors('arange: stop only, start and stop, a fractional or negative step', () => {
