@@ -36,6 +36,7 @@ import {
   argmax,
   logSoftmax,
   oneHot,
+  broadcastTo,
   stopGradient,
 } from '../autodiff/index.ts';
 import { alloc, shapesEqual } from '../autodiff/tensor.ts';
@@ -438,7 +439,8 @@ export function conditionalGumbelUnchecked(logTheta: Tensor, b: Tensor, v: Tenso
   // log(−log v_k). The same values as the ops they replace, which would each
   // take a pass and a buffer of [n, ...batch, K] for numbers θ does not touch.
   const V = v.data;
-  const B = hot.data;
+  // b spread to v's shape if it has fewer axes (the loop reads both element by element).
+  const B = shapesEqual(hot.shape, v.shape) ? hot.data : broadcastTo(hot, v.shape).data;
   const K = v.shape[v.rank - 1];
   const top = alloc(V.length);
   const negTop = alloc(V.length);

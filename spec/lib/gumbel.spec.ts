@@ -13,6 +13,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rng, tensor, Tensor, grad, sum, mul, add, where, softplus, log, log1p, neg, logSoftmax, stopGradient, oneHot, argmax, chiSquareTest, ksTest, ksTwoSample, holm } from '../../index.ts';
 import { gumbelMax, gumbelTopK, truncatedGumbel, exponentialRace, conditionalLogistic, conditionalGumbel } from '../../index.ts';
+import { conditionalGumbelUnchecked } from '../../lib/gumbel.ts';
 
 const ALPHA = 1e-3;
 
@@ -652,6 +653,16 @@ cat('finite values and gradients at logits ±50 and ±400 and v at the ends of (
   }
   // θ_k = e^−800 underflows to 0, and −log v_k / θ_k overflows: the naive formula gives −∞.
   assert.not.ok(allFinite(gumbelVariant([400, -400, 0, 30], b.data, v.data, 'none')));
+});
+
+cat('the unchecked core broadcasts a b with fewer axes than v, as it did with ops, instead of reading past its end', () => {
+  const logTheta = logSoftmax(tensor([[0.2, -1, 0.5], [1, 0, -2]]));
+  const b = tensor([[0, 1, 0], [1, 0, 0]]); // [2, 3]
+  const v = rng(521).uniform([4, 2, 3]);
+  const spread = new Tensor(Float64Array.from({ length: 24 }, (_, i) => b.data[i % 6]), [4, 2, 3]);
+  const z = conditionalGumbelUnchecked(logTheta, b, v);
+  assert.ok(allFinite(z.data));
+  assert.equal(Array.from(z.data), Array.from(conditionalGumbelUnchecked(logTheta, spread, v).data));
 });
 
 cat.run();
