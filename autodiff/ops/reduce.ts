@@ -263,7 +263,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   // d softmax: out ⊙ (g − Σ g ⊙ out), the sum along the axis; one pass when
   // no transform records the backward pass (see softmaxVjpKernel).
   return record('softmax', [x], out, (g) => [
-    isRecording() ? mul(out, sub(g, sum(mul(g, out), lanes.axis, true))) : softmaxVjpKernel(g, out.data, out.data, lanes),
+    isRecording() ? mul(out, sub(g, sum(mul(g, out), lanes.axis, true))) : softmaxVjpKernel(g, out.data, lanes, 'softmax'),
   ]);
 }
 
@@ -315,7 +315,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   // d log softmax: g − softmax ⊙ Σ g, with softmax = exp(out) from the forward pass;
   // one pass when no transform records the backward pass.
   return record('logSoftmax', [x], out, (g) => [
-    isRecording() ? sub(g, mul(expKnown(out, probabilities), sum(g, lanes.axis, true))) : softmaxVjpKernel(g, null, probabilities, lanes),
+    isRecording() ? sub(g, mul(expKnown(out, probabilities), sum(g, lanes.axis, true))) : softmaxVjpKernel(g, probabilities, lanes, 'logSoftmax'),
   ]);
 }
 
@@ -338,21 +338,21 @@ function repeatsLane(X: Float64Array, out: Float64Array, o: number, n: number, i
 /**
  * The first-order VJP of softmax and logSoftmax in one pass, as a constant
  * (no transform records it, so nothing differentiates it):
- *   softmax     dx = s ⊙ (g − Σ g ⊙ s)   (weights = s)
- *   logSoftmax  dx = g − s ⊙ Σ g         (weights = null)
+ *   softmax     dx = s ⊙ (g − Σ g ⊙ s)
+ *   logSoftmax  dx = g − s ⊙ Σ g
  * with s the softmax, sums along each lane. The recorded form above, in
  * differentiable ops, gives the same values up to rounding.
  */
-function softmaxVjpKernel(g: Tensor, weights: Float64Array | null, s: Float64Array, { outer, n, inner }: Lanes): Tensor {
+function softmaxVjpKernel(g: Tensor, s: Float64Array, { outer, n, inner }: Lanes, op: 'softmax' | 'logSoftmax'): Tensor {
   const G = g.data;
   const out = alloc(G.length);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * n * inner + i;
       let total = 0;
-      if (weights === null) for (let k = 0; k < n; k++) total += G[base + k * inner];
-      else for (let k = 0; k < n; k++) total += G[base + k * inner] * weights[base + k * inner];
-      if (weights === null) for (let k = 0; k < n; k++) out[base + k * inner] = G[base + k * inner] - s[base + k * inner] * total;
+      if (op === 'logSoftmax') for (let k = 0; k < n; k++) total += G[base + k * inner];
+      else for (let k = 0; k < n; k++) total += G[base + k * inner] * s[base + k * inner];
+      if (op === 'logSoftmax') for (let k = 0; k < n; k++) out[base + k * inner] = G[base + k * inner] - s[base + k * inner] * total;
       else for (let k = 0; k < n; k++) out[base + k * inner] = s[base + k * inner] * (G[base + k * inner] - total);
     }
   }
