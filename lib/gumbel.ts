@@ -38,8 +38,13 @@ import {
   oneHot,
   broadcastTo,
   stopGradient,
+  sigmoid,
+  sumToShape,
 } from '../autodiff/index.ts';
 import { alloc, shapesEqual } from '../autodiff/tensor.ts';
+import { isRecording, record } from '../autodiff/tape.ts';
+import { sigmoidKernel, softplusKernel } from '../autodiff/ops/kernels.ts';
+import { repeats } from '../autodiff/ops/define.ts';
 import { Rng } from './random.ts';
 
 // ---------------------------------------------------------------- checks
@@ -368,32 +373,58 @@ export function conditionalLogisticUnchecked(logits: Tensor, b: Tensor, v: Tenso
     const below = sub(logV, softplus(sub(logOneMinusV, logits))); // z̃ | b = 0
     return where(stopGradient(b), above, below);
   }
-  // The same two branches as one expression, z̃ = s·softplus(s·l + a) + c, with
-  // the constants of each element taken in one loop over b and v:
-  //   b = 1:  s = 1,  a = log v,        c = −log(1 − v)
-  //   b = 0:  s = −1, a = log(1 − v),   c = log v
-  // Multiplying by ±1 is exact, so values and derivatives are those of the
-  // branches above, from 5 ops instead of 10 (and no branch computed in vain).
+  const shape = broadcastShapes('conditionalLogistic', logits.shape, b.shape);
+  if (!shapesEqual(shape, b.shape)) return conditionalLogisticUnchecked(broadcastTo(logits, shape), broadcastTo(b, shape), broadcastTo(v, shape));
+  // logits repeat along b's leading axes (a period of L elements), or are spread out to b's shape first.
+  const l = repeats(logits.shape, shape) ? logits : broadcastTo(logits, shape);
+  return signedSoftplus(l, b, v);
+}
+
+// The two branches of conditionalLogistic as one expression in the logits l,
+//   z̃ = s·softplus(u) + c,   u = s·l + a,
+//   b = 1:  s = 1,  a = log v,        c = −log(1 − v)
+//   b = 0:  s = −1, a = log(1 − v),   c = log v
+// taken as one op: one loop forward, and one backward node,
+//   ∂z̃/∂l = s·σ(u)·s = σ(u)   (s² = 1).
+// Multiplying by ±1 is exact, so the values and the derivatives are those of
+// the branches written as separate ops (a spec compares them bit for bit).
+// l repeats with period L = l.size along b (b and v have one shape).
+function signedSoftplus(l: Tensor, b: Tensor, v: Tensor): Tensor {
+  const L = l.data;
   const B = b.data;
   const V = v.data;
+  const period = L.length;
   const sign = alloc(B.length);
-  const inner = alloc(B.length);
-  const outer = alloc(B.length);
-  for (let i = 0; i < B.length; i++) {
+  const shift = alloc(B.length); // a
+  const inner = alloc(B.length); // u
+  const out = alloc(B.length);
+  for (let i = 0, j = 0; i < B.length; i++, j = j + 1 === period ? 0 : j + 1) {
     const logV = Math.log(V[i]);
     const logOneMinusV = Math.log1p(-V[i]);
     if (B[i] !== 0) {
+      const u = L[j] + logV;
       sign[i] = 1;
-      inner[i] = logV;
-      outer[i] = -logOneMinusV;
+      shift[i] = logV;
+      inner[i] = u;
+      out[i] = softplusKernel(u) + -logOneMinusV;
     } else {
+      const u = -L[j] + logOneMinusV;
       sign[i] = -1;
-      inner[i] = logOneMinusV;
-      outer[i] = logV;
+      shift[i] = logOneMinusV;
+      inner[i] = u;
+      out[i] = -softplusKernel(u) + logV;
     }
   }
-  const s = new Tensor(sign, b.shape);
-  return add(mul(s, softplus(add(mul(s, logits), new Tensor(inner, b.shape)))), new Tensor(outer, b.shape));
+  const result = new Tensor(out, b.shape);
+  if (!isRecording()) return result;
+  return record('conditionalLogistic', [l], result, (g) => {
+    // Recorded (a gradient of this gradient is wanted): σ(u) as ops on l, u = s·l + a.
+    if (isRecording()) return [sumToShape(mul(g, sigmoid(add(mul(new Tensor(sign, b.shape), l), new Tensor(shift, b.shape)))), l.shape)];
+    const G = g.data;
+    const slope = alloc(G.length);
+    for (let i = 0; i < G.length; i++) slope[i] = G[i] * sigmoidKernel(inner[i]);
+    return [sumToShape(new Tensor(slope, b.shape), l.shape)];
+  });
 }
 
 /**

@@ -143,8 +143,8 @@ function broadcastBinary(
   same(fullA, fullB, O);
 }
 
-/** True when `shape`, without its leading 1s, is the trailing part of `outShape`. */
-function repeats(shape: Shape, outShape: Shape): boolean {
+/** True when `shape`, without its leading 1s, is the trailing part of `outShape` (it repeats along the rest). */
+export function repeats(shape: Shape, outShape: Shape): boolean {
   let lead = 0;
   while (lead < shape.length && shape[lead] === 1) lead++;
   const tail = shape.length - lead;

@@ -65,6 +65,11 @@ export function sigmoidKernel(x: number): number {
   return e / (1 + e);
 }
 
+/** softplus(x) = log(1 + eˣ) = max(x, 0) + log1p(e^−|x|), so e is never taken of a positive number. */
+export function softplusKernel(x: number): number {
+  return Math.max(x, 0) + Math.log1p(expKernel(-Math.abs(x)));
+}
+
 // Cephes' tanh (Moshier, Cephes Math Library, tanh.c; the same constants as
 // Go's math.Tanh): for |x| < 0.625 the rational approximation
 // tanh x = x + x·s·P(s)/Q(s), s = x², with relative error about 2.5e-16;

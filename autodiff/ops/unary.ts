@@ -7,7 +7,7 @@ import { Tensor, alloc } from '../tensor.ts';
 import { isRecording, record, stopGradient } from '../tape.ts';
 import { unaryOp, maskOf, checkTensor } from './define.ts';
 import { add, sub, mul, div } from './binary.ts';
-import { expKernel, tanhKernel, sigmoidKernel } from './kernels.ts';
+import { expKernel, tanhKernel, sigmoidKernel, softplusKernel } from './kernels.ts';
 
 // ---------------------------------------------------------------- arithmetic
 
@@ -107,12 +107,7 @@ export const sigmoid = unaryOp({
 // softplus(x) = log(1 + eˣ) = max(x, 0) + log1p(e^−|x|)
 export const softplus = unaryOp({
   name: 'softplus',
-  forward: (x, out) => {
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i];
-      out[i] = Math.max(v, 0) + Math.log1p(expKernel(-Math.abs(v)));
-    }
-  },
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = softplusKernel(x[i]); },
   vjp: (g, _out, x) => (isRecording() ? mul(g, sigmoid(x)) : firstOrder(g, x, sigmoidAt)), // d softplus = σ(x) dx
 });
 

@@ -11,7 +11,7 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rng, tensor, Tensor, grad, sum, mul, add, where, softplus, log, log1p, neg, logSoftmax, stopGradient, oneHot, argmax, chiSquareTest, ksTest, ksTwoSample, holm } from '../../index.ts';
+import { rng, tensor, scalar, Tensor, grad, valueAndGrad, sum, mul, add, where, softplus, log, log1p, neg, logSoftmax, stopGradient, oneHot, argmax, chiSquareTest, ksTest, ksTwoSample, holm } from '../../index.ts';
 import { gumbelMax, gumbelTopK, truncatedGumbel, exponentialRace, conditionalLogistic, conditionalGumbel } from '../../index.ts';
 import { conditionalGumbelUnchecked } from '../../lib/gumbel.ts';
 
@@ -529,6 +529,37 @@ bern('b and v of one shape (one expression, constants in a loop) and broadcast a
     const a = d(equalShapes)(l).data;
     const w = d(broadcast)(l).data;
     for (let j = 0; j < 5; j++) assert.ok(Math.abs(a[j] - w[j]) <= 1e-14 * (1 + Math.abs(w[j])), `${what} derivative ${j}: ${a[j]} against ${w[j]}`);
+  }
+});
+
+bern('with b and v of one shape, z̃ (one op) equals s·softplus(s·l + a) + c written as separate ops bit for bit: values, first derivatives (one pass and recorded) and second derivatives', () => {
+  // The separate ops of the same expression, with s, a, c as constants.
+  const separate = (x: Tensor, b: Tensor, v: Tensor) => {
+    const s = new Tensor(b.data.map((bit) => (bit !== 0 ? 1 : -1)), b.shape);
+    const a = new Tensor(b.data.map((bit, i) => (bit !== 0 ? Math.log(v.data[i]) : Math.log1p(-v.data[i]))), b.shape);
+    const c = new Tensor(b.data.map((bit, i) => (bit !== 0 ? -Math.log1p(-v.data[i]) : Math.log(v.data[i]))), b.shape);
+    return add(mul(s, softplus(add(mul(s, x), a))), c);
+  };
+  const b = randomBits(514, [16, 5]);
+  const v = rng(515).uniform([16, 5]);
+  const c = rng(516).normal([16, 5]);
+  // logits that repeat along b (a period of 5, or of 1), of b's own shape, and [16, 1] spread out to b's shape.
+  const logitsCases = [tensor([-40, -0.5, 0, 1.5, 40]), tensor([0.3]), rng(517).normal([16, 5]), rng(518).normal([16, 1])];
+  for (const l of logitsCases) {
+    const what = `logits [${l.shape.join(', ')}]`;
+    assert.equal(Array.from(conditionalLogistic(l, b, v).data), Array.from(separate(l, b, v).data), `${what}: values`);
+    const loss = (g: typeof separate) => (x: Tensor) => sum(mul(c, g(x, b, v)));
+    const fused = loss((x, bb, vv) => conditionalLogistic(x, bb, vv));
+    const reference = grad(loss(separate))(l).data;
+    assert.equal(Array.from(grad(fused)(l).data), Array.from(reference), `${what}: first derivative, one pass`);
+    let recorded: Tensor | undefined; // the same gradient taken while an outer transform records
+    valueAndGrad((y: Tensor) => {
+      recorded = grad(fused)(l);
+      return sum(y);
+    })(scalar(0));
+    assert.equal(Array.from((recorded as Tensor).data), Array.from(reference), `${what}: first derivative, recorded`);
+    const second = (g: (x: Tensor) => Tensor) => grad((x: Tensor) => sum(mul(grad(g)(x), x)))(l).data;
+    assert.equal(Array.from(second(fused)), Array.from(second(loss(separate))), `${what}: second derivative`);
   }
 });
 
