@@ -7,26 +7,71 @@ import { describe } from './tape.ts';
 
 export type Tree = Tensor | readonly Tree[] | { readonly [key: string]: Tree };
 
-/** Applies `fn` to every tensor of a tree, keeping the tree's structure. */
+/**
+ * Applies `fn` to every tensor of a tree, keeping the tree's structure. `fn`
+ * gets each tensor's path in the tree (`w[0].bias`, after `path`) when it
+ * declares a second parameter.
+ */
 export function mapTree<T>(tree: T, fn: (x: Tensor, path: string) => Tensor, op = 'mapTree', path = ''): T {
+  // The transforms walk a tree or two per call: paths, strings built per node,
+  // are made only for a fn that reads them (or for an error message).
+  if (fn.length < 2) return mapLeaves(tree, fn as (x: Tensor) => Tensor, op, tree, path) as T;
   if (tree instanceof Tensor) return fn(tree, path) as T;
   if (Array.isArray(tree)) return tree.map((t, i) => mapTree(t, fn, op, `${path}[${i}]`)) as T;
   if (isPlainObject(tree)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(tree)) out[k] = mapTree(v, fn, op, path === '' ? k : `${path}.${k}`);
+    for (const k of Object.keys(tree)) out[k] = mapTree(tree[k], fn, op, path === '' ? k : `${path}.${k}`);
     return out as T;
   }
-  throw new TypeError(`${op}: expected a Tensor or a tree (arrays and plain objects) of Tensors, got ${describe(tree)}${path ? ` at ${path}` : ''}`);
+  throw notATree(op, tree, path);
+}
+
+/** mapTree without paths; `root` and `rootPath` are for the error message. */
+function mapLeaves(tree: unknown, fn: (x: Tensor) => Tensor, op: string, root: unknown, rootPath: string): unknown {
+  if (tree instanceof Tensor) return fn(tree);
+  if (Array.isArray(tree)) return tree.map((t) => mapLeaves(t, fn, op, root, rootPath));
+  if (isPlainObject(tree)) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(tree)) out[k] = mapLeaves(tree[k], fn, op, root, rootPath);
+    return out;
+  }
+  throw notATree(op, tree, pathTo(root, tree, rootPath) ?? rootPath);
 }
 
 /** The tensors of a tree, in a fixed order (depth first, keys in insertion order). */
 export function leaves(tree: unknown, op = 'leaves'): Tensor[] {
   const out: Tensor[] = [];
-  mapTree(tree, (x) => {
-    out.push(x);
-    return x;
-  }, op);
+  collectLeaves(tree, out, op, tree);
   return out;
+}
+
+function collectLeaves(tree: unknown, out: Tensor[], op: string, root: unknown): void {
+  if (tree instanceof Tensor) out.push(tree);
+  else if (Array.isArray(tree)) tree.forEach((t) => collectLeaves(t, out, op, root)); // skips holes, as map does
+  else if (isPlainObject(tree)) for (const k of Object.keys(tree)) collectLeaves(tree[k], out, op, root);
+  else throw notATree(op, tree, pathTo(root, tree, '') ?? '');
+}
+
+/** The path of the first node that is `target` (depth first, as the walks go), or null. */
+function pathTo(tree: unknown, target: unknown, path: string): string | null {
+  if (Object.is(tree, target)) return path;
+  if (Array.isArray(tree)) {
+    for (let i = 0; i < tree.length; i++) {
+      if (!(i in tree)) continue; // a hole: the walks skip it
+      const found = pathTo(tree[i], target, `${path}[${i}]`);
+      if (found !== null) return found;
+    }
+  } else if (isPlainObject(tree)) {
+    for (const k of Object.keys(tree)) {
+      const found = pathTo(tree[k], target, path === '' ? k : `${path}.${k}`);
+      if (found !== null) return found;
+    }
+  }
+  return null;
+}
+
+function notATree(op: string, node: unknown, path: string): TypeError {
+  return new TypeError(`${op}: expected a Tensor or a tree (arrays and plain objects) of Tensors, got ${describe(node)}${path ? ` at ${path}` : ''}`);
 }
 
 /** Combines two trees of the same structure leaf by leaf. */

@@ -318,6 +318,18 @@ errors('mapTree keeps structure; zipTrees rejects trees of different structure',
   throwsWith(() => zipTrees(t, { a: [s(1)], b: s(3) }, add), TypeError, /^zipTrees: the two trees differ in structure/);
 });
 
+errors('mapTree gives each tensor its path when fn reads one; leaves and mapTree name the path of a bad node', () => {
+  const t = { a: [s(1), s(2)], b: { c: s(3) } };
+  const paths: string[] = [];
+  mapTree(t, (x, path) => (paths.push(path), x));
+  assert.equal(paths, ['a[0]', 'a[1]', 'b.c']);
+  const bad = { a: [s(1), 7], b: { c: 7 } } as unknown as Tensor; // the first 7 in depth-first order is named
+  throwsWith(() => leaves(bad), TypeError, /^leaves: expected a Tensor or a tree .* got number at a\[1\]$/);
+  throwsWith(() => mapTree(bad, (x) => x, 'op', 'root'), TypeError, /^op: expected a Tensor or a tree .* got number at root\.a\[1\]$/);
+  throwsWith(() => mapTree(bad, (x, _path) => x, 'op', 'root'), TypeError, /^op: expected a Tensor or a tree .* got number at root\.a\[1\]$/);
+  throwsWith(() => leaves({ a: [s(1), NaN] }), TypeError, /got number at a\[1\]$/);
+});
+
 trees.run();
 higher.run();
 nesting.run();
