@@ -308,18 +308,30 @@ function checkLength(n: number): void {
 // here, against 1 ms for a pass of multiplications), and even a medium one
 // costs about 1.7 µs (8 KB) for its backing store. JavaScript cannot free a
 // buffer, so the engine recycles the only ones it can prove dead: those
-// allocated during a first-order backward pass (no transform recording it),
-// which nothing can hold once the pass is over except the gradients it
-// returns. transforms.ts opens a frame around such a pass; when the pass is
-// done, every buffer of more than SMALL elements allocated in the frame,
-// except those under the returned gradients, goes to a pool that alloc draws
-// from (zeroed again on the way out, so alloc's contract is unchanged).
+// allocated inside a recycling frame, once the frame's work is done, except
+// those under the results it returns and those handed out to code the engine
+// does not control. Two kinds of work run in a frame:
+//   - a first-order backward pass (no transform recording it; transforms.ts):
+//     nothing outside can hold its tensors but the gradients it returns;
+//   - a call of estimateGradient with one of mcgrad's own estimators
+//     (estimators/estimator.ts), whose only outside code is f, called
+//     through handOut.
+// Recycled buffers go to a pool that alloc draws from (zeroed again on the
+// way out, so alloc's contract is unchanged).
 
 const RECYCLE_MIN = SMALL + 1; // every buffer not cut from a slab
 const POOL_BYTES = 64 * 1024 * 1024; // at most this much is kept for reuse
 const pool = new Map<number, Float64Array[]>();
 let pooledBytes = 0;
-let frame: Float64Array[] | null = null;
+
+interface Frame {
+  /** Every large buffer allocated while this frame was the current one. */
+  readonly buffers: Float64Array[];
+  /** Buffers handed out to outside code: never recycled. */
+  readonly handedOut: ArrayBufferLike[];
+}
+
+let frame: Frame | null = null;
 let recycling = true;
 
 function allocLarge(n: number): Float64Array {
@@ -332,37 +344,57 @@ function allocLarge(n: number): Float64Array {
   } else {
     out = new Float64Array(n);
   }
-  if (frame !== null) frame.push(out);
+  if (frame !== null) frame.buffers.push(out);
   return out;
 }
 
 /**
- * @internal Opens a recycling frame for a backward pass and returns the frame
- * it replaces (to be passed back to closeRecycling).
+ * @internal Runs `work` in a recycling frame: afterwards, every large buffer
+ * it allocated goes to the pool, except those under `results(value)` (which
+ * must name every tensor the work's value holds) and those handed out. Only
+ * for work that keeps no other tensor of its own, and whose outside code
+ * sees tensors only through handOut. If the work throws, nothing is recycled.
  */
-export function openRecycling(): Float64Array[] | null {
+export function withRecycling<R>(work: () => R, results: (value: R) => readonly Tensor[]): R {
   const outer = frame;
-  frame = recycling ? [] : null;
-  return outer;
+  const current: Frame | null = recycling ? { buffers: [], handedOut: [] } : null;
+  frame = current;
+  let value: R;
+  try {
+    value = work();
+  } finally {
+    frame = outer;
+  }
+  if (current !== null && current.buffers.length > 0) recycle(current, results(value));
+  return value;
 }
 
-/**
- * @internal Closes the current frame. With `keep` (giving the pass's results), every
- * large buffer allocated in the frame that is not under one of them goes to
- * the pool; without (the pass threw), nothing is recycled.
- */
-export function closeRecycling(outer: Float64Array[] | null, keep?: () => readonly Tensor[]): void {
-  const done = frame;
-  frame = outer;
-  if (done === null || done.length === 0 || keep === undefined) return;
-  const kept = new Set<ArrayBufferLike>();
-  for (const t of keep()) kept.add(t.data.buffer);
-  for (const buffer of done) {
+function recycle(done: Frame, results: readonly Tensor[]): void {
+  const kept = new Set<ArrayBufferLike>(done.handedOut);
+  for (const t of results) kept.add(t.data.buffer); // views share the ArrayBuffer: reshape, slices
+  for (const buffer of done.buffers) {
     if (kept.has(buffer.buffer) || pooledBytes + buffer.byteLength > POOL_BYTES) continue;
     let free = pool.get(buffer.length);
     if (free === undefined) pool.set(buffer.length, (free = []));
     free.push(buffer);
     pooledBytes += buffer.byteLength;
+  }
+}
+
+/**
+ * @internal Calls outside code (a user's f) on `x`: x's buffer is never
+ * recycled by the current frame, which is suspended during the call, so
+ * nothing the call allocates is recycled either (it may keep any of it).
+ */
+export function handOut<T>(fn: (x: Tensor) => T, x: Tensor): T {
+  const current = frame;
+  if (current === null) return fn(x);
+  current.handedOut.push(x.data.buffer);
+  frame = null;
+  try {
+    return fn(x);
+  } finally {
+    frame = current;
   }
 }
 

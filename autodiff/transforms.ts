@@ -7,7 +7,7 @@
 // an outer transform is recording, the backward pass is recorded too, which
 // is what makes grad(grad(f)) work.
 
-import { Tensor, alloc, formatShape, shapesEqual, openRecycling, closeRecycling } from './tensor.ts';
+import { Tensor, alloc, formatShape, shapesEqual, withRecycling } from './tensor.ts';
 import { openTape, closeTape, watch, idOn, describe, isRecording, type Tape } from './tape.ts';
 import { mapTree, leaves } from './tree.ts';
 import { add } from './ops/binary.ts';
@@ -54,16 +54,7 @@ function backpropagate(tape: Tape, outputs: readonly Tensor[], cotangents: reado
  */
 function recycled<R>(pass: () => R): R {
   if (isRecording()) return pass(); // an outer tape keeps the pass's tensors
-  const outer = openRecycling();
-  let results: R;
-  try {
-    results = pass();
-  } catch (error) {
-    closeRecycling(outer);
-    throw error;
-  }
-  closeRecycling(outer, () => leaves(results, 'grad'));
-  return results;
+  return withRecycling(pass, (results) => leaves(results, 'grad'));
 }
 
 // Which inputs of a node need a cotangent. One or two inputs (nearly every

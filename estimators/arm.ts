@@ -34,7 +34,7 @@ import { Tensor, add, sub, mul, div, log, abs, sigmoid, neg, sum, mean, greater,
 import type { Rng } from '../lib/random.ts';
 import { Refusal } from '../lib/exact.ts';
 import { checkFamily, checkSamples, eventShape, sumEvent, type Dist, type Family, type SampleFunction } from './families.ts';
-import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
+import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions, selfContainedEstimator } from './estimator.ts';
 
 export interface ArmOptions extends SurrogateOptions<undefined> {
   /**
@@ -316,7 +316,7 @@ export function arsm(dist: Dist, f: SampleFunction, rng: Rng, options: ArmOption
 // ---------------------------------------------------------------- as registry entries
 
 function entry(name: string, families: readonly Family[], description: string, run: typeof arm): Estimator<undefined> {
-  return {
+  return selfContainedEstimator({
     name,
     description,
     unbiased: true,
@@ -324,7 +324,7 @@ function entry(name: string, families: readonly Family[], description: string, r
     iidSamples: true,
     minSamples: 1,
     surrogate: (dist, f, rng, options) => run(dist, f, rng, options),
-  };
+  });
 }
 
 export const armEstimator = entry('arm', BINARY, 'ARM: antithetic pair, (f(b) − f(b̃))(u − ½)', arm);

@@ -12,7 +12,9 @@
 // variance objective of Grathwohl et al. 2018, a gradient of a gradient.
 
 import { Tensor, add, mul, reshape, mean, sum, square, broadcastTo, expandDims, stopGradient, valueAndGrad, mapTree, leaves, formatShape } from '../autodiff/index.ts';
-import type { Rng } from '../lib/random.ts';
+import { isRecording } from '../autodiff/tape.ts';
+import { handOut, withRecycling } from '../autodiff/tensor.ts';
+import { Rng } from '../lib/random.ts';
 import { paramsOf, withParams, checkSamples, type Descriptor, type Dist, type Family, type SampleFunction } from './families.ts';
 
 export interface SurrogateOptions<State> {
@@ -72,9 +74,13 @@ export interface Estimator<State = any, D extends Descriptor = Dist> {
   surrogate(dist: D, f: SampleFunction, rng: Rng, options: SurrogateOptions<State>): Surrogate<State>;
 }
 
-/** Checks f's output on n samples and returns it. */
+/**
+ * Checks f's output on n samples and returns it. f is outside code: it gets
+ * x through handOut, so a recycling frame never reuses x's buffer, or any f
+ * allocates, while f may still hold them.
+ */
 export function evaluate(estimator: string, f: SampleFunction, x: Tensor, n: number): Tensor {
-  const y = f(x);
+  const y = handOut(f, x);
   if (!(y instanceof Tensor)) throw new TypeError(`${estimator}: f must return a Tensor, got ${typeof y}`);
   if (y.rank !== 1 || y.shape[0] !== n) {
     throw new RangeError(`${estimator}: f must map samples [n, ...] to values [n] = [${n}], got shape ${formatShape(y.shape)}`);
@@ -88,6 +94,26 @@ export function surrogateOf<State>(perSample: Tensor, values: Tensor, state: Sta
 }
 
 // ---------------------------------------------------------------- estimateGradient
+
+// The surrogate functions of mcgrad's own estimators that run no outside
+// code but f (through evaluate) and mcgrad's own generators, and keep no
+// tensor after they return except in the Surrogate. estimateGradient runs
+// these in a recycling frame (autodiff/tensor.ts): the large buffers of the
+// forward pass are reused by the next call instead of being mapped afresh.
+// A user's estimator, or one that wraps a user's function (a control
+// variate, another estimator), is not here and is never recycled.
+const selfContained = new WeakSet<object>();
+
+/** @internal Marks an estimator of mcgrad's as self-contained (see above); returns it. */
+export function selfContainedEstimator<E extends Estimator<any, any>>(estimator: E): E {
+  selfContained.add(estimator.surrogate);
+  return estimator;
+}
+
+/** The generators mcgrad draws from itself (a subclass may keep what it draws). */
+function ownGenerator(rng: unknown): boolean {
+  return rng instanceof Rng && Object.getPrototypeOf(rng) === Rng.prototype;
+}
 
 export interface EstimateOptions<State> {
   n?: number;
@@ -129,6 +155,29 @@ export function estimateGradient<State, D extends Descriptor = Dist>(
   f: SampleFunction,
   rng: Rng,
   options: EstimateOptions<State> = {},
+): GradientEstimate<State> {
+  const run = () => estimateWith(estimator, dist, f, rng, options);
+  // Under an outer transform, its tape keeps the tensors. With one sample the
+  // buffers are the size of the parameters, and the frame's bookkeeping
+  // (about 0.1 µs) costs more than it saves on the problems that use n = 1.
+  if (isRecording() || (options.n ?? 1) === 1 || !selfContained.has(estimator.surrogate) || !ownGenerator(rng)) return run();
+  return withRecycling(run, (e) => tensorsIn(e));
+}
+
+/** Every tensor anywhere in a value: arrays and objects are walked, anything else is skipped. */
+function tensorsIn(value: unknown, out: Tensor[] = []): Tensor[] {
+  if (value instanceof Tensor) out.push(value);
+  else if (Array.isArray(value)) for (const v of value) tensorsIn(v, out);
+  else if (typeof value === 'object' && value !== null) for (const key of Object.keys(value)) tensorsIn((value as Record<string, unknown>)[key], out);
+  return out;
+}
+
+function estimateWith<State, D extends Descriptor = Dist>(
+  estimator: Estimator<State, D>,
+  dist: D,
+  f: SampleFunction,
+  rng: Rng,
+  options: EstimateOptions<State>,
 ): GradientEstimate<State> {
   const n = options.n ?? 1;
   checkSamples(estimator.name, n, estimator.minSamples);

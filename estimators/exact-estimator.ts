@@ -20,7 +20,7 @@ import { Tensor, add, neg, exp, logSigmoid, logSoftmax, reshape, matmul, transpo
 import type { Rng } from '../lib/random.ts';
 import { enumerateBernoulli, enumerateCategoricals, canEnumerate, MAX_OUTCOMES, Refusal } from '../lib/exact.ts';
 import { checkFamily, checkSamples, eventShape, type Dist, type Family, type SampleFunction } from './families.ts';
-import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
+import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions, selfContainedEstimator } from './estimator.ts';
 
 const FAMILIES: readonly Family[] = ['bernoulli', 'categorical'];
 
@@ -76,7 +76,7 @@ export function exact(dist: Dist, f: SampleFunction, _rng: Rng, options: Surroga
 }
 
 /** The exact gradient by enumeration, as a registry entry (estimator 8 of issue 4). */
-export const exactEstimator: Estimator<undefined> = {
+export const exactEstimator: Estimator<undefined> = selfContainedEstimator({
   name: 'exact',
   description: 'exact gradient by enumerating the support (zero variance; small problems only)',
   unbiased: true,
@@ -84,4 +84,4 @@ export const exactEstimator: Estimator<undefined> = {
   iidSamples: true,
   minSamples: 1,
   surrogate: (dist, f, rng, options) => exact(dist, f, rng, options),
-};
+});

@@ -28,7 +28,7 @@
 import { Tensor, add, sub, mul, div, sum, sigmoid, neg, softmax, reshape, broadcastTo, concat, slice, stopGradient, sizeOf, formatShape, type Shape } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
 import { checkFamily, checkSamples, eventShape, sample, sumEvent, paramsOf, type Dist, type NormalDist, type BernoulliDist, type CategoricalDist, type Family, type SampleFunction } from './families.ts';
-import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
+import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions, selfContainedEstimator } from './estimator.ts';
 
 export interface MeasureValuedOptions extends SurrogateOptions<undefined> {
   /**
@@ -245,7 +245,7 @@ function classesOf(data: Float64Array, rows: number, K: number): Int32Array {
 
 // ---------------------------------------------------------------- as a registry entry
 
-export const measureValuedEstimator: Estimator<undefined> = {
+export const measureValuedEstimator: Estimator<undefined> = selfContainedEstimator({
   name: 'measure-valued',
   description: 'measure-valued gradient (weak derivatives): Weibull / double-sided Maxwell for the normal, exact outcome differences for bernoulli and categorical; coupled',
   unbiased: true,
@@ -253,4 +253,4 @@ export const measureValuedEstimator: Estimator<undefined> = {
   iidSamples: true,
   minSamples: 1,
   surrogate: (dist, f, rng, options) => measureValued(dist, f, rng, options),
-};
+});

@@ -21,7 +21,7 @@ import type { Tensor } from '../autodiff/index.ts';
 import { Rng } from '../lib/random.ts';
 import { Normal, Gumbel, Exponential, RelaxedBernoulli, RelaxedCategorical, type Distribution } from '../lib/distributions.ts';
 import { checkFamily, checkSamples, paramsOf, type Dist, type NormalDist, type ReparameterizedDist, type Family, type SampleFunction } from './families.ts';
-import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
+import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions, selfContainedEstimator } from './estimator.ts';
 
 /** The descriptors pathwise can differentiate through. */
 export type ReparameterizableDist = NormalDist | ReparameterizedDist;
@@ -122,7 +122,7 @@ export function pathwise(dist: Dist | ReparameterizedDist, f: SampleFunction, rn
 
 // ---------------------------------------------------------------- as a registry entry
 
-export const pathwiseEstimator: Estimator<undefined, Dist | ReparameterizedDist> = {
+export const pathwiseEstimator: Estimator<undefined, Dist | ReparameterizedDist> = selfContainedEstimator({
   name: 'pathwise',
   description: 'pathwise / reparameterization: x = T(θ, ε) by the law’s rsample, gradient through f',
   unbiased: true,
@@ -130,4 +130,4 @@ export const pathwiseEstimator: Estimator<undefined, Dist | ReparameterizedDist>
   iidSamples: true,
   minSamples: 1,
   surrogate: (dist, f, rng, options) => pathwise(dist, f, rng, options),
-};
+});

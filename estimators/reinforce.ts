@@ -24,7 +24,7 @@ import { Tensor, add, sub, mul, div, sum, mean, reshape, concat, broadcastTo, ex
 import { rng as seeded, type Rng } from '../lib/random.ts';
 import { initMlp, applyMlp, mlpSizes, type MlpParams } from '../lib/mlp.ts';
 import { checkFamily, checkSamples, eventShape, sample, sampleByInversion, location, logProb, logProbAt, paramsOf, withParams, type Dist, type Family, type SampleFunction } from './families.ts';
-import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
+import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions, selfContainedEstimator } from './estimator.ts';
 
 export type BaselineKind = 'none' | 'constant' | 'moving-average' | 'leave-one-out' | 'learned';
 
@@ -223,7 +223,7 @@ function learnedSurrogate(dist: Dist, b: Tensor, fb: Tensor, n: number, options:
 
 function entry(name: string, baseline: BaselineKind, description: string): Estimator<ReinforceState> {
   const loo = baseline === 'leave-one-out';
-  return {
+  return selfContainedEstimator({
     name,
     description,
     unbiased: true,
@@ -238,7 +238,7 @@ function entry(name: string, baseline: BaselineKind, description: string): Estim
           ? () => ({ average: scalar(0) })
           : undefined,
     surrogate: (dist, f, rng, options) => reinforceWith(baseline, dist, f, rng, options),
-  };
+  });
 }
 
 export const reinforceNone = entry('reinforce', 'none', 'score function, no baseline');

@@ -28,7 +28,7 @@ import {
   type Dist, type BernoulliDist, type CategoricalDist, type ReparameterizedDist, type Family, type SampleFunction,
 } from './families.ts';
 import { REPARAMETERIZABLE, lawOf, draw, checkFinite, type ReparameterizableDist } from './pathwise.ts';
-import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
+import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions, selfContainedEstimator } from './estimator.ts';
 
 const DISCRETE: readonly Family[] = ['bernoulli', 'categorical'];
 
@@ -254,7 +254,7 @@ type RelaxFn<D> = (dist: D, f: SampleFunction, rng: Rng, options: RelaxOptions) 
 function entry<D extends Dist | ReparameterizedDist = Dist>(
   name: string, fn: RelaxFn<D>, families: readonly Family[], description: string, init: (dist: D, rng: Rng) => RelaxState,
 ): Estimator<RelaxState, D> {
-  return { name, description, unbiased: true, families, iidSamples: true, minSamples: 1, init, surrogate: fn };
+  return selfContainedEstimator({ name, description, unbiased: true, families, iidSamples: true, minSamples: 1, init, surrogate: fn });
 }
 
 export const rebarEstimator = entry('rebar', rebar, DISCRETE, 'REBAR: Concrete relaxation as control variate, η and λ learned', (d, r) => initRebarState(d, r));

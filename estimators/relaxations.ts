@@ -24,7 +24,7 @@ import { Tensor, add, sub, mean, sigmoid, softmax, logSoftmax, broadcastTo, expa
 import type { Rng } from '../lib/random.ts';
 import { conditionalLogistic, conditionalGumbel } from '../lib/gumbel.ts';
 import { checkFamily, checkSamples, drawNoise, perturb, hard, relaxed, sample, type Dist, type Family, type SampleFunction } from './families.ts';
-import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
+import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions, selfContainedEstimator } from './estimator.ts';
 
 const DISCRETE: readonly Family[] = ['bernoulli', 'categorical'];
 
@@ -224,7 +224,7 @@ export function relaxationEstimator(kind: RelaxationKind, settings: { temperatur
   if (M !== undefined && (!Number.isInteger(M) || M < 1)) {
     throw new RangeError(`relaxationEstimator: conditionals (M) must be an integer ≥ 1, got ${M}`);
   }
-  return {
+  return selfContainedEstimator({
     name: kind,
     description: found.description,
     unbiased: false,
@@ -232,7 +232,7 @@ export function relaxationEstimator(kind: RelaxationKind, settings: { temperatur
     iidSamples: true,
     minSamples: 1,
     surrogate: (dist, f, rng, options) => found.run(dist, f, rng, { ...settings, ...options }),
-  };
+  });
 }
 
 export const gumbelSoftmaxEstimator = relaxationEstimator('gumbel-softmax');

@@ -6,17 +6,20 @@
 //   recycled buffers come back zeroed;
 //   no effect on results: MLP gradients, a Hessian-vector product and
 //   estimator calls (REBAR with its variance gradient, RELAX) are bit-identical
-//   with recycling on and off, over repeated calls that do reuse buffers.
+//   with recycling on and off, over repeated calls that do reuse buffers;
+//   estimateGradient's frame: the forward pass of mcgrad's own estimators is
+//   recycled too, but never a tensor handed to f (or one f makes), a tensor a
+//   user's estimator or a user's generator keeps, or a returned one.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   Tensor, grad, valueAndGrad, vjp, rng, sum, mul, add, exp, log, tanh, matmul, square, sub, scalar, tensor, categorical,
-  estimateGradient, rebarEstimator, relaxEstimator, quadraticFunction,
+  estimateGradient, rebarEstimator, relaxEstimator, quadraticFunction, bernoulli, Rng, type Estimator, type Shape,
 } from '../../index.ts';
 import { initRelaxState } from '../../estimators/relax.ts';
 import { leaves } from '../../autodiff/tree.ts';
-import { alloc, setRecycling, pooledByteCount } from '../../autodiff/tensor.ts';
+import { alloc, setRecycling, pooledByteCount, withRecycling, handOut } from '../../autodiff/tensor.ts';
 
 const recycling = suite('recycling: safety');
 
@@ -120,3 +123,90 @@ same('estimators at n = 1000: REBAR with its variance gradient, RELAX', () => {
 });
 
 same.run();
+
+const frames = suite('recycling: frames and outside code');
+
+frames.after.each(() => setRecycling(true));
+
+frames('withRecycling pools what the work allocated, but not its result, what it handed out, or what the outside code allocated; without handOut the stashed buffer is pooled', () => {
+  const bytes = N * 8;
+  const run = (hand: boolean): { result: Tensor; stash: Tensor[] } => {
+    setRecycling(true); // an empty pool
+    const stash: Tensor[] = [];
+    const keep = (t: Tensor) => {
+      stash.push(t, gen.uniform([N])); // the outside code keeps its argument and a tensor of its own
+    };
+    const result = withRecycling(() => {
+      gen.uniform([N]); // a temporary
+      const given = gen.uniform([N]);
+      if (hand) handOut(keep, given);
+      else keep(given);
+      return gen.uniform([N]);
+    }, (r) => [r]);
+    return { result, stash };
+  };
+  run(true);
+  assert.is(pooledByteCount(), bytes, 'with handOut: only the temporary');
+  run(false);
+  assert.is(pooledByteCount(), 3 * bytes, 'without: the temporary and both stashed tensors');
+});
+
+/** n = 1000 REBAR calls on a Bernoulli problem of 4 coordinates: every forward buffer is large. */
+const dist = bernoulli(tensor([0.3, -1, 2, 0]));
+const target = quadraticFunction([0.2, 0.4, 0.6, 0.8]);
+const state = { logTemperature: scalar(Math.log(0.5)), eta: scalar(1) };
+const call = (estimator: Estimator, f: (x: Tensor) => Tensor = target, r: Rng = rng(11)) => estimateGradient(estimator, dist, f, r, { n: 1000, state, trainState: true });
+const snapshot = (ts: readonly Tensor[]) => ts.map((t) => Array.from(t.data));
+
+frames('estimateGradient recycles the forward pass of its own estimators; results and what f saw or made keep their values', () => {
+  setRecycling(true);
+  const seen: Tensor[] = [];
+  const f = (x: Tensor) => {
+    const y = target(x);
+    seen.push(x, y, mul(x, 2)); // [2000, 4] relaxed samples, [2000], and a tensor of f's own
+    return y;
+  };
+  const first = call(rebarEstimator, f);
+  const results = [first.perSample.logits, first.gradient.logits, ...leaves(first.stateGradient)];
+  const firstSeen = seen.length; // f runs on b and on the relaxed samples
+  const before = snapshot([...seen, ...results]);
+  for (let i = 0; i < 5; i++) call(rebarEstimator, f, rng(20 + i));
+  assert.ok(pooledByteCount() > 0);
+  assert.equal(snapshot([...seen.slice(0, firstSeen), ...results]), before);
+});
+
+frames('a user\'s estimator (even one wrapping REBAR\'s) and a user\'s generator are not recycled: what they keep keeps its values', () => {
+  const kept: Tensor[] = [];
+  const wrapped: Estimator = {
+    ...rebarEstimator,
+    surrogate: (d, f, r, o) => {
+      const out = rebarEstimator.surrogate(d, f, r, o);
+      kept.push(out.perSample); // [1000], allocated in the forward pass
+      return out;
+    },
+  };
+  class Recording extends Rng {
+    uniform(shape: Shape): Tensor {
+      const u = super.uniform(shape);
+      kept.push(u);
+      return u;
+    }
+  }
+  const recording = new Recording(1, 2, 3, 4);
+  // The frame's reach: REBAR's own call pools more than the wrapped one, whose backward pass alone recycles.
+  setRecycling(true);
+  call(rebarEstimator);
+  const own = pooledByteCount();
+  setRecycling(true);
+  call(wrapped);
+  assert.ok(pooledByteCount() < own, `wrapped ${pooledByteCount()} against ${own} bytes`);
+  call(rebarEstimator, target, recording);
+  const before = snapshot(kept);
+  for (let i = 0; i < 5; i++) {
+    call(rebarEstimator, target, rng(30 + i));
+    call(wrapped, target, rng(40 + i));
+  }
+  assert.equal(snapshot(kept.slice(0, before.length)), before);
+});
+
+frames.run();
