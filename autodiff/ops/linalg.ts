@@ -139,16 +139,29 @@ function dotKernel(A: Float64Array, a: number, sAp: number, B: Float64Array, b: 
   return s;
 }
 
-// k = 1: C(i, j) = A(i, 0) B(0, j), one row of C at a time.
+// k = 1: C(i, j) = A(i, 0) B(0, j). Only stores: four rows of C per pass over
+// B's row, so each value of B is loaded once for four products (V8 checks
+// and reloads a typed array's bounds and base at every access, which costs
+// more than the multiply).
 function outerKernel(A: Float64Array, aOff: number, sAi: number, B: Float64Array, bOff: number, sBj: number, C: Float64Array, cOff: number, m: number, n: number): void {
-  for (let i = 0; i < m; i++) {
+  let i = 0;
+  if (sBj === 1) {
+    for (; i + 4 <= m; i += 4) {
+      const x0 = A[aOff + i * sAi], x1 = A[aOff + (i + 1) * sAi], x2 = A[aOff + (i + 2) * sAi], x3 = A[aOff + (i + 3) * sAi];
+      const c0 = cOff + i * n, c1 = c0 + n, c2 = c1 + n, c3 = c2 + n;
+      for (let j = 0; j < n; j++) {
+        const y = B[bOff + j];
+        C[c0 + j] = x0 * y;
+        C[c1 + j] = x1 * y;
+        C[c2 + j] = x2 * y;
+        C[c3 + j] = x3 * y;
+      }
+    }
+  }
+  for (; i < m; i++) {
     const x = A[aOff + i * sAi];
     const c = cOff + i * n;
-    if (sBj === 1) {
-      for (let j = 0; j < n; j++) C[c + j] = x * B[bOff + j];
-    } else {
-      for (let j = 0; j < n; j++) C[c + j] = x * B[bOff + j * sBj];
-    }
+    for (let j = 0; j < n; j++) C[c + j] = x * B[bOff + j * sBj];
   }
 }
 

@@ -154,6 +154,11 @@ forward('matmul of a 70 × 130 by 130 × 67 matrix (blocked path) matches the na
   assertClose(matmul(a, b), refMatmul(a, b), 1e-12, 1e-12, 'matmul');
 });
 
+forward('products with k = 1 (four rows of C per pass, then one at a time) match the naive loop exactly, for 1 to 9 rows', () => {
+  const arb = fc.tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 })).chain(([m, n]) => fc.tuple(tensorOf([m, 1], values), tensorOf([1, n], values)));
+  fc.assert(fc.property(arb, ([a, b]) => assertClose(matmul(a, b), refMatmul(a, b), 0, 0, 'matmul')), { seed: SEED, numRuns: 60 });
+});
+
 forward('transpose matches index permutation; outer and dot match their definitions', () => {
   const arb = shapeArb({ minRank: 0, maxRank: 4, maxDim: 3 }).chain((s) =>
     fc.tuple(tensorOf(s, values), fc.shuffledSubarray([...s.keys()], { minLength: s.length, maxLength: s.length })),
