@@ -382,6 +382,15 @@ function recycle(done: Frame, results: readonly Tensor[]): void {
 }
 
 /**
+ * @internal Keeps t's buffer out of the current frame's recycling: for a
+ * tensor that a module keeps beyond the call (lib/distributions remembers the
+ * log-space values behind the relaxed samples it hands out).
+ */
+export function keepFromRecycling(t: Tensor): void {
+  if (frame !== null) frame.handedOut.push(t.data.buffer);
+}
+
+/**
  * @internal Calls outside code (a user's f) on `x`: x's buffer is never
  * recycled by the current frame, which is suspended during the call, so
  * nothing the call allocates is recycled either (it may keep any of it).
@@ -389,7 +398,7 @@ function recycle(done: Frame, results: readonly Tensor[]): void {
 export function handOut<T>(fn: (x: Tensor) => T, x: Tensor): T {
   const current = frame;
   if (current === null) return fn(x);
-  current.handedOut.push(x.data.buffer);
+  keepFromRecycling(x);
   frame = null;
   try {
     return fn(x);

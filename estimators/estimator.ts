@@ -110,9 +110,11 @@ export function selfContainedEstimator<E extends Estimator<any, any>>(estimator:
   return estimator;
 }
 
-/** The generators mcgrad draws from itself (a subclass may keep what it draws). */
+/** The generators mcgrad draws from itself (a subclass, or a method replaced on the instance, may keep what it draws). */
 function ownGenerator(rng: unknown): boolean {
-  return rng instanceof Rng && Object.getPrototypeOf(rng) === Rng.prototype;
+  if (!(rng instanceof Rng) || Object.getPrototypeOf(rng) !== Rng.prototype) return false;
+  for (const key of Object.getOwnPropertyNames(rng)) if (typeof (rng as unknown as Record<string, unknown>)[key] === 'function') return false;
+  return true;
 }
 
 export interface EstimateOptions<State> {
@@ -164,11 +166,16 @@ export function estimateGradient<State, D extends Descriptor = Dist>(
   return withRecycling(run, (e) => tensorsIn(e));
 }
 
-/** Every tensor anywhere in a value: arrays and objects are walked, anything else is skipped. */
-function tensorsIn(value: unknown, out: Tensor[] = []): Tensor[] {
+/**
+ * Every tensor anywhere in a value: arrays and objects are walked once each
+ * (a state may refer back to itself), typed arrays and anything else skipped.
+ */
+function tensorsIn(value: unknown, out: Tensor[] = [], seen = new Set<object>()): Tensor[] {
   if (value instanceof Tensor) out.push(value);
-  else if (Array.isArray(value)) for (const v of value) tensorsIn(v, out);
-  else if (typeof value === 'object' && value !== null) for (const key of Object.keys(value)) tensorsIn((value as Record<string, unknown>)[key], out);
+  else if (typeof value === 'object' && value !== null && !ArrayBuffer.isView(value) && !seen.has(value)) {
+    seen.add(value);
+    for (const key of Object.keys(value)) tensorsIn((value as Record<string, unknown>)[key], out, seen);
+  }
   return out;
 }
 

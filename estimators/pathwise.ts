@@ -37,13 +37,15 @@ export type ReparameterizedLaw = Distribution & { rsample(rng: Rng, n?: number):
  * parameters. LAX (estimators/relax.ts) draws through it as pathwise does and
  * also takes its density.
  */
-export const laws: { readonly [F in ReparameterizableDist['family']]: (dist: Extract<ReparameterizableDist, { family: F }>) => ReparameterizedLaw } = {
+// Frozen, as is the table below: estimateGradient runs pathwise and LAX in a
+// recycling frame on the promise that they run no outside code but f.
+export const laws: { readonly [F in ReparameterizableDist['family']]: (dist: Extract<ReparameterizableDist, { family: F }>) => ReparameterizedLaw } = Object.freeze({
   normal: (d) => new Normal(d.loc, d.scale),
   gumbel: (d) => new Gumbel(d.loc, d.scale),
   exponential: (d) => new Exponential(d.rate),
   'relaxed-bernoulli': (d) => new RelaxedBernoulli(d.logits, d.temperature),
   'relaxed-categorical': (d) => new RelaxedCategorical(d.logits, d.temperature),
-};
+});
 
 /** The law of any reparameterizable descriptor (laws, without the per-family narrowing). */
 export function lawOf(dist: ReparameterizableDist): ReparameterizedLaw {
@@ -60,13 +62,13 @@ export function draw(law: { rsample(rng: Rng, n?: number): Tensor }, rng: Rng, n
  * family plugs in by adding its descriptor (families.ts) and its entries in
  * laws and here; nothing else in this file changes.
  */
-export const reparameterizations: { readonly [F in ReparameterizableDist['family']]: Reparameterization<Extract<ReparameterizableDist, { family: F }>> } = {
+export const reparameterizations: { readonly [F in ReparameterizableDist['family']]: Reparameterization<Extract<ReparameterizableDist, { family: F }>> } = Object.freeze({
   normal: (d, rng, n, tiled) => draw(laws.normal(d), rng, n, tiled),
   gumbel: (d, rng, n, tiled) => draw(laws.gumbel(d), rng, n, tiled),
   exponential: (d, rng, n, tiled) => draw(laws.exponential(d), rng, n, tiled),
   'relaxed-bernoulli': (d, rng, n, tiled) => draw(laws['relaxed-bernoulli'](d), rng, n, tiled),
   'relaxed-categorical': (d, rng, n, tiled) => draw(laws['relaxed-categorical'](d), rng, n, tiled),
-};
+});
 
 /** The families pathwise (and LAX) take. */
 export const REPARAMETERIZABLE = Object.keys(reparameterizations) as readonly Family[];

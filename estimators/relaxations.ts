@@ -224,6 +224,8 @@ export function relaxationEstimator(kind: RelaxationKind, settings: { temperatur
   if (M !== undefined && (!Number.isInteger(M) || M < 1)) {
     throw new RangeError(`relaxationEstimator: conditionals (M) must be an integer ≥ 1, got ${M}`);
   }
+  // Read once, so the calls (which may run in a recycling frame) run no code of the caller's.
+  const fixed = { temperature: settings.temperature, conditionals: settings.conditionals };
   return selfContainedEstimator({
     name: kind,
     description: found.description,
@@ -231,7 +233,7 @@ export function relaxationEstimator(kind: RelaxationKind, settings: { temperatur
     families: DISCRETE,
     iidSamples: true,
     minSamples: 1,
-    surrogate: (dist, f, rng, options) => found.run(dist, f, rng, { ...settings, ...options }),
+    surrogate: (dist, f, rng, options) => found.run(dist, f, rng, { ...fixed, ...options }),
   });
 }
 

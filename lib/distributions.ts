@@ -44,6 +44,7 @@ import {
   neg, square, log, log1p, exp, sigmoid, logSigmoid, add, sub, mul, div, greater, where,
   sum, logsumexp, softmax, logSoftmax, argmax, expandDims, broadcastTo, gather, squeeze, oneHot,
 } from '../autodiff/index.ts';
+import { keepFromRecycling } from '../autodiff/tensor.ts';
 import { Rng } from './random.ts';
 
 /** What every distribution here provides. */
@@ -479,6 +480,7 @@ interface LogSpace {
 const logSpaceOf = new WeakMap<Tensor, LogSpace>();
 
 function remember(y: Tensor, kind: LogSpace['kind'], logits: Tensor): Tensor {
+  keepFromRecycling(logits); // y may be handed to f, which may keep it and ask for its log-density later
   logSpaceOf.set(y, { kind, logits });
   return y;
 }

@@ -16,7 +16,9 @@ import * as assert from 'uvu/assert';
 import {
   Tensor, grad, valueAndGrad, vjp, rng, sum, mul, add, exp, log, tanh, matmul, square, sub, scalar, tensor, categorical,
   estimateGradient, rebarEstimator, relaxEstimator, quadraticFunction, bernoulli, Rng, type Estimator, type Shape,
+  pathwiseEstimator, relaxedBernoulli, RelaxedBernoulli, normal, reinforceMovingAverage, reparameterizations,
 } from '../../index.ts';
+import { laws } from '../../estimators/pathwise.ts';
 import { initRelaxState } from '../../estimators/relax.ts';
 import { leaves } from '../../autodiff/tree.ts';
 import { alloc, setRecycling, pooledByteCount, withRecycling, handOut } from '../../autodiff/tensor.ts';
@@ -207,6 +209,43 @@ frames('a user\'s estimator (even one wrapping REBAR\'s) and a user\'s generator
     call(wrapped, target, rng(40 + i));
   }
   assert.equal(snapshot(kept.slice(0, before.length)), before);
+});
+
+frames('a relaxed sample kept by f keeps its log-density (the log-space values behind it are not recycled)', () => {
+  let kept: Tensor | null = null;
+  const f = (x: Tensor) => {
+    kept ??= x;
+    return sum(x, 1);
+  };
+  const logits = tensor([0.3]);
+  estimateGradient(pathwiseEstimator, relaxedBernoulli(logits, 0.5), f, rng(1), { n: 500 });
+  const law = new RelaxedBernoulli(logits, 0.5);
+  const before = Array.from(law.logProb(kept as unknown as Tensor).data);
+  for (let i = 0; i < 3; i++) estimateGradient(pathwiseEstimator, relaxedBernoulli(tensor([-2]), 0.5), (x: Tensor) => sum(x, 1), rng(2 + i), { n: 500 });
+  assert.equal(Array.from(law.logProb(kept as unknown as Tensor).data), before);
+});
+
+frames('a generator with a method replaced on the instance is not recycled; a state that refers to itself is walked once; the reparameterization tables are frozen', () => {
+  const g = rng(1);
+  const draws: Tensor[] = [];
+  const own = g.normal.bind(g);
+  (g as unknown as { normal: (shape: Shape) => Tensor }).normal = (shape) => {
+    const t = own(shape);
+    draws.push(t);
+    return t;
+  };
+  const dist = normal(tensor([0, 0]), tensor([1, 1]));
+  estimateGradient(pathwiseEstimator, dist, (x: Tensor) => sum(x, 1), g, { n: 300 });
+  const before = snapshot(draws);
+  for (let i = 0; i < 3; i++) estimateGradient(pathwiseEstimator, dist, (x: Tensor) => sum(x, 1), g, { n: 300 });
+  assert.equal(snapshot(draws.slice(0, before.length)), before);
+
+  const cyclic: Record<string, unknown> = { average: scalar(0) };
+  cyclic.meta = { owner: cyclic, data: new Float64Array(3) };
+  const out = estimateGradient(reinforceMovingAverage, bernoulli(tensor([0.1, 0.2])), (x: Tensor) => sum(x, 1), rng(0), { n: 200, state: cyclic });
+  assert.ok(Number.isFinite(out.gradient.logits.data[0]));
+
+  assert.ok(Object.isFrozen(reparameterizations) && Object.isFrozen(laws));
 });
 
 frames.run();
