@@ -295,6 +295,16 @@ export function alloc(n: number): Float64Array {
   return out;
 }
 
+/**
+ * A Float64Array of length n whose contents are unspecified: a recycled
+ * buffer keeps its old values, where alloc zeroes it again (about 40 µs for
+ * 800 KB). Only for a caller that writes every element before any is read.
+ */
+export function allocToFill(n: number): Float64Array {
+  const reused = n >= RECYCLE_MIN && (n >>> 0) === n ? fromPool(n) : null;
+  return reused === null ? alloc(n) : track(reused);
+}
+
 /** Lets a safe integer of 2^32 or more through (to new Float64Array); throws for anything else. */
 function checkLength(n: number): void {
   if (typeof n !== 'number') throw new TypeError(`alloc: length must be a number, got ${typeof n}`);
@@ -335,15 +345,21 @@ let frame: Frame | null = null;
 let recycling = true;
 
 function allocLarge(n: number): Float64Array {
+  const reused = fromPool(n);
+  return track(reused === null ? new Float64Array(n) : reused.fill(0));
+}
+
+/** A pooled buffer of length n (its old contents), or null. */
+function fromPool(n: number): Float64Array | null {
   const free = pool.get(n);
-  let out: Float64Array;
-  if (free !== undefined && free.length > 0) {
-    out = free.pop() as Float64Array;
-    pooledBytes -= out.byteLength;
-    out.fill(0);
-  } else {
-    out = new Float64Array(n);
-  }
+  if (free === undefined || free.length === 0) return null;
+  const out = free.pop() as Float64Array;
+  pooledBytes -= out.byteLength;
+  return out;
+}
+
+/** Records a large buffer in the current frame, if any. */
+function track(out: Float64Array): Float64Array {
   if (frame !== null) frame.buffers.push(out);
   return out;
 }

@@ -11,7 +11,7 @@
 // k = 2⁵³ − 1 would round to exactly 1.) Every u and 1 − u lie on the grid.
 
 import { Tensor, sizeOf, formatShape, type Shape } from '../autodiff/index.ts';
-import { alloc } from '../autodiff/tensor.ts'; // the engine's allocator: small arrays from a slab, large ones recycled
+import { allocToFill } from '../autodiff/tensor.ts'; // the engine's allocator: small arrays from a slab, large ones recycled
 
 const TWO_POW_52 = 4503599627370496;
 
@@ -177,31 +177,31 @@ export class Rng {
   /** Uniforms on the open interval (0, 1). */
   uniform(shape: Shape): Tensor {
     checkShape('uniform', shape);
-    return new Tensor(this.fillUniform(alloc(sizeOf(shape))), [...shape]);
+    return new Tensor(this.fillUniform(allocToFill(sizeOf(shape))), [...shape]);
   }
 
   /** Standard normals N(0, 1). */
   normal(shape: Shape): Tensor {
     checkShape('normal', shape);
-    return new Tensor(this.fillNormal(alloc(sizeOf(shape))), [...shape]);
+    return new Tensor(this.fillNormal(allocToFill(sizeOf(shape))), [...shape]);
   }
 
   /** Exponentials with the given rate (default 1): −log(u) / rate. */
   exponential(shape: Shape, rate = 1): Tensor {
     checkShape('exponential', shape);
-    return new Tensor(this.fillExponential(alloc(sizeOf(shape)), rate), [...shape]);
+    return new Tensor(this.fillExponential(allocToFill(sizeOf(shape)), rate), [...shape]);
   }
 
   /** Standard Gumbels: −log(−log u). Finite, since u is never 0 or 1. */
   gumbel(shape: Shape): Tensor {
     checkShape('gumbel', shape);
-    return new Tensor(this.fillGumbel(alloc(sizeOf(shape))), [...shape]);
+    return new Tensor(this.fillGumbel(allocToFill(sizeOf(shape))), [...shape]);
   }
 
   /** Standard logistics: log u − log(1 − u). */
   logistic(shape: Shape): Tensor {
     checkShape('logistic', shape);
-    return new Tensor(this.fillLogistic(alloc(sizeOf(shape))), [...shape]);
+    return new Tensor(this.fillLogistic(allocToFill(sizeOf(shape))), [...shape]);
   }
 
   /**

@@ -2,7 +2,7 @@
 // at the output's shape; binaryOp folds it back over broadcast axes with the
 // one sumToShape (shape.ts), so broadcasting bugs live in one place.
 
-import { Tensor, alloc, broadcastShapes, sizeOf } from '../tensor.ts';
+import { Tensor, allocToFill, broadcastShapes, sizeOf } from '../tensor.ts';
 import { isRecording, record, stopGradient } from '../tape.ts';
 import { binaryOp, broadcastCopy, toTensor } from './define.ts';
 import { neg, log } from './unary.ts';
@@ -109,7 +109,7 @@ export function where(mask: Tensor, aIn: Tensor | number, bIn: Tensor | number):
   const M = m.data.length === n ? m.data : broadcastCopy(m, shape);
   const A = a.data.length === n ? a.data : broadcastCopy(a, shape);
   const B = b.data.length === n ? b.data : broadcastCopy(b, shape);
-  const data = alloc(n);
+  const data = allocToFill(n);
   for (let i = 0; i < n; i++) data[i] = M[i] !== 0 ? A[i] : B[i];
   const out = new Tensor(data, shape);
   if (!isRecording()) return out;

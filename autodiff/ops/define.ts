@@ -3,7 +3,7 @@
 // gets the output cotangent `g`, the op's output and its inputs, so it can
 // reuse the output (exp, sigmoid, tanh) as derivatives.yaml does.
 
-import { Tensor, alloc, broadcastShapes, shapesEqual, stridesOf, sizeOf, type Shape } from '../tensor.ts';
+import { Tensor, alloc, allocToFill, broadcastShapes, shapesEqual, stridesOf, sizeOf, type Shape } from '../tensor.ts';
 import { isRecording, record, recordNondifferentiable, describe } from '../tape.ts';
 import { sumToShape } from './shape.ts';
 
@@ -35,7 +35,7 @@ export function unaryOp(spec: UnarySpec): (x: Tensor) => Tensor {
   const { name, forward, vjp } = spec;
   return (x: Tensor): Tensor => {
     checkTensor(name, x);
-    const out = new Tensor(alloc(x.data.length), x.shape);
+    const out = new Tensor(allocToFill(x.data.length), x.shape);
     forward(x.data, out.data);
     if (!isRecording()) return out;
     if (vjp === undefined) return recordNondifferentiable(name, [x], out);
@@ -45,7 +45,7 @@ export function unaryOp(spec: UnarySpec): (x: Tensor) => Tensor {
 
 /** A constant (never recorded) tensor of pred(x) as 0/1, for masks inside VJPs. */
 export function maskOf(x: Tensor, pred: (v: number) => boolean): Tensor {
-  const out = alloc(x.data.length);
+  const out = allocToFill(x.data.length);
   const xs = x.data;
   for (let i = 0; i < xs.length; i++) out[i] = pred(xs[i]) ? 1 : 0;
   return new Tensor(out, x.shape);
@@ -73,11 +73,11 @@ export function binaryOp(spec: BinarySpec): BinaryFn {
     const b = toTensor(name, bIn);
     let out: Tensor;
     if (shapesEqual(a.shape, b.shape)) {
-      out = new Tensor(alloc(a.data.length), a.shape);
+      out = new Tensor(allocToFill(a.data.length), a.shape);
       same(a.data, b.data, out.data);
     } else {
       const shape = broadcastShapes(name, a.shape, b.shape);
-      out = new Tensor(alloc(sizeOf(shape)), shape);
+      out = new Tensor(allocToFill(sizeOf(shape)), shape);
       broadcastBinary(a, b, out, same);
     }
     if (!isRecording()) return out;
@@ -157,7 +157,7 @@ export function repeats(shape: Shape, outShape: Shape): boolean {
 function tiled(x: Float64Array, n: number): Float64Array {
   const copies = Math.max(1, Math.min(Math.floor(TILE / x.length), n / x.length));
   if (copies === 1) return x;
-  const out = alloc(copies * x.length);
+  const out = allocToFill(copies * x.length);
   if (x.length === 1) return out.fill(x[0]);
   for (let c = 0; c < copies; c++) out.set(x, c * x.length);
   return out;
@@ -165,7 +165,7 @@ function tiled(x: Float64Array, n: number): Float64Array {
 
 /** Copies `x` broadcast to `shape` (shape already checked compatible). */
 export function broadcastCopy(x: Tensor, shape: Shape): Float64Array {
-  const O = alloc(sizeOf(shape));
+  const O = allocToFill(sizeOf(shape));
   const X = x.data;
   if (X.length === 1) return O.fill(X[0]);
   const rank = shape.length;

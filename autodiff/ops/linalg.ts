@@ -5,7 +5,7 @@
 // transpose flags, so the backward pass never copies a transpose:
 //   C = A B     ⇒ dA = G Bᵀ,  dB = Aᵀ G.
 
-import { Tensor, alloc, formatShape, normalizeAxis, stridesOf } from '../tensor.ts';
+import { Tensor, alloc, allocToFill, formatShape, normalizeAxis, stridesOf } from '../tensor.ts';
 import { isRecording, record } from '../tape.ts';
 import { checkTensor } from './define.ts';
 import { mul } from './binary.ts';
@@ -206,7 +206,7 @@ export function matmulT(a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor 
   checkTensor('matmul', b);
   const { batch, m, k, n } = matDims(a, b, ta, tb);
   const batched = a.rank === 3 || b.rank === 3;
-  const C = alloc(batch * m * n);
+  const C = allocToFill(batch * m * n); // every product writes all of C (rowKernel zeroes its rows first)
   const aStep = a.rank === 3 ? m * k : 0;
   const bStep = b.rank === 3 ? k * n : 0;
   for (let t = 0; t < batch; t++) {

@@ -5,7 +5,7 @@
 // exponentiating: exp never sees a positive argument, so inputs of ±1000 stay
 // finite (the max-shift trick).
 
-import { Tensor, alloc, formatShape, normalizeAxis, sizeOf, type Shape } from '../tensor.ts';
+import { Tensor, alloc, allocToFill, formatShape, normalizeAxis, sizeOf, type Shape } from '../tensor.ts';
 import { isRecording, record, recordNondifferentiable, stopGradient } from '../tape.ts';
 import { checkTensor, broadcastStrides } from './define.ts';
 import { mul, div, sub, equal } from './binary.ts';
@@ -236,7 +236,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   const lanes = lanesOf('softmax', x, axis);
   const { outer, n, inner } = lanes;
   const X = x.data;
-  const data = alloc(X.length);
+  const data = allocToFill(X.length);
   // Per lane: the maximum m, then e = exp(x − m) kept and summed, then e / Σe:
   // one exp per element, and no rounding of a logsumexp in between.
   for (let o = 0; o < outer; o++) {
@@ -273,10 +273,10 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const lanes = lanesOf('logSoftmax', x, axis);
   const { outer, n, inner } = lanes;
   const X = x.data;
-  const data = alloc(X.length);
+  const data = allocToFill(X.length);
   // The VJP needs softmax = exp(out): when it may run, keep exp(x − m) / Σ
   // from this pass instead of taking every exponential again.
-  const probabilities = isRecording() ? alloc(X.length) : null;
+  const probabilities = isRecording() ? allocToFill(X.length) : null;
   // Per lane: (x − m) − log Σ exp(x − m), which keeps the largest entry's
   // result exact (−log Σ…) instead of rounding x − logsumexp(x).
   for (let o = 0; o < outer; o++) {
@@ -345,7 +345,7 @@ function repeatsLane(X: Float64Array, out: Float64Array, o: number, n: number, i
  */
 function softmaxVjpKernel(g: Tensor, s: Float64Array, { outer, n, inner }: Lanes, op: 'softmax' | 'logSoftmax'): Tensor {
   const G = g.data;
-  const out = alloc(G.length);
+  const out = allocToFill(G.length);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * n * inner + i;

@@ -3,7 +3,7 @@
 // differentiated again; where the derivative is a function of the output,
 // the VJP reuses the output.
 
-import { Tensor, alloc } from '../tensor.ts';
+import { Tensor, allocToFill } from '../tensor.ts';
 import { isRecording, record, stopGradient } from '../tape.ts';
 import { unaryOp, maskOf, checkTensor } from './define.ts';
 import { add, sub, mul, div } from './binary.ts';
@@ -130,7 +130,7 @@ export const logSigmoid = unaryOp({
 type Slope = (G: Float64Array, Y: Float64Array, out: Float64Array) => void;
 
 function firstOrder(g: Tensor, y: Tensor, slope: Slope): Tensor {
-  const out = alloc(g.data.length);
+  const out = allocToFill(g.data.length);
   slope(g.data, y.data, out);
   return new Tensor(out, g.shape);
 }
@@ -170,7 +170,7 @@ export function clamp(x: Tensor, lo: number, hi: number): Tensor {
   checkTensor('clamp', x);
   if (!(lo <= hi)) throw new RangeError(`clamp: lo (${lo}) must not exceed hi (${hi})`);
   const xs = x.data;
-  const data = alloc(xs.length);
+  const data = allocToFill(xs.length);
   for (let i = 0; i < xs.length; i++) data[i] = xs[i] < lo ? lo : xs[i] > hi ? hi : xs[i];
   const out = new Tensor(data, x.shape);
   if (!isRecording()) return out;

@@ -9,19 +9,23 @@
 //   with recycling on and off, over repeated calls that do reuse buffers;
 //   estimateGradient's frame: the forward pass of mcgrad's own estimators is
 //   recycled too, but never a tensor handed to f (or one f makes), a tensor a
-//   user's estimator or a user's generator keeps, or a returned one.
+//   user's estimator or a user's generator keeps, or a returned one;
+//   allocToFill: the ops that take a recycled buffer without zeroing it write
+//   every element (the pool is filled with NaN first, results compared with
+//   fresh buffers).
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   Tensor, grad, valueAndGrad, vjp, rng, sum, mul, add, exp, log, tanh, matmul, square, sub, scalar, tensor, categorical,
+  neg, div, sigmoid, softplus, logSigmoid, relu, clamp, where, greater, maximum, softmax, logSoftmax, broadcastTo, transpose,
   estimateGradient, rebarEstimator, relaxEstimator, quadraticFunction, bernoulli, Rng, type Estimator, type Shape,
   pathwiseEstimator, relaxedBernoulli, RelaxedBernoulli, normal, reinforceMovingAverage, reparameterizations,
 } from '../../index.ts';
 import { laws } from '../../estimators/pathwise.ts';
 import { initRelaxState } from '../../estimators/relax.ts';
 import { leaves } from '../../autodiff/tree.ts';
-import { alloc, setRecycling, pooledByteCount, withRecycling, handOut } from '../../autodiff/tensor.ts';
+import { alloc, allocToFill, setRecycling, pooledByteCount, withRecycling, handOut } from '../../autodiff/tensor.ts';
 
 const recycling = suite('recycling: safety');
 
@@ -249,3 +253,68 @@ frames('a generator with a method replaced on the instance is not recycled; a st
 });
 
 frames.run();
+
+const unzeroed = suite('recycling: buffers taken without zeroing are written in full');
+
+unzeroed.after.each(() => setRecycling(true));
+
+const L = 300; // every output below has 300 elements, over the slab limit
+
+/** Fills the pool with buffers of L NaNs (a frame that keeps nothing). */
+function poison(count = 12): void {
+  setRecycling(true);
+  withRecycling(() => {
+    for (let i = 0; i < count; i++) alloc(L).fill(NaN);
+  }, () => []);
+}
+
+const g300 = rng(9);
+const v = g300.uniform([L]); // [300]
+const m = g300.uniform([3, 100]);
+const row = g300.uniform([100]);
+const col = g300.uniform([3, 1]);
+const mm = { a: g300.uniform([20, 7]), b: g300.uniform([7, 15]), r1: g300.uniform([1, 9]), r9: g300.uniform([9, L]), c300: g300.uniform([L, 1]), one: g300.uniform([1, 1]) };
+const cases: [string, () => Tensor][] = [
+  ['unary ops', () => add(add(add(exp(v), log(v)), add(tanh(v), sigmoid(v))), add(add(softplus(v), logSigmoid(v)), add(neg(v), clamp(v, 0.2, 0.8))))],
+  ['binary ops: same shape, a row, a scalar, a column', () => add(add(mul(m, m), sub(m, row)), add(div(m, 2), maximum(m, col)))],
+  ['where, greater, relu', () => add(where(greater(v, 0.5), v, neg(v)), relu(sub(v, 0.5)))],
+  ['softmax and logSoftmax, both axes', () => add(add(softmax(m), logSoftmax(m)), add(softmax(m, 0), logSoftmax(m, 0)))],
+  ['first-order VJPs', () => grad((x: Tensor) => sum(add(add(tanh(x), square(x)), add(add(sigmoid(x), softplus(x)), add(logSigmoid(x), relu(x))))))(v)],
+  ['softmax VJPs', () => grad((x: Tensor) => add(sum(mul(softmax(x), m)), sum(mul(logSoftmax(x, 0), m))))(m)],
+  ['matmul: rows, tiles, an outer product, transposed', () => {
+    const rows = reshape300(matmul(mm.r1, mm.r9)); // one row: the row kernel
+    const outerProduct = reshape300(matmul(mm.c300, mm.one)); // k = 1
+    return add(add(matmul(mm.a, mm.b), transpose(matmul(transpose(mm.b), transpose(mm.a)))), add(rows, outerProduct));
+  }],
+  ['broadcastTo', () => add(broadcastTo(row, [3, 100]), broadcastTo(col, [3, 100]))],
+  ['random draws', () => {
+    const r = rng(3);
+    return add(add(r.uniform([L]), r.normal([L])), add(add(r.exponential([L]), r.gumbel([L])), r.logistic([L])));
+  }],
+];
+
+function reshape300(t: Tensor): Tensor {
+  return new Tensor(t.data, [20, 15]);
+}
+
+unzeroed('every op that takes a buffer without zeroing gives the same numbers from a pool of NaNs as from fresh buffers', () => {
+  for (const [name, run] of cases) {
+    setRecycling(false);
+    const fresh = Array.from(run().data);
+    poison();
+    const before = pooledByteCount();
+    const reused = Array.from(run().data);
+    // (a backward pass puts its own temporaries back, so only the others must show the draw)
+    if (!name.includes('VJP')) assert.ok(pooledByteCount() < before, `${name}: drew from the pool`);
+    assert.equal(reused, fresh, name);
+  }
+});
+
+unzeroed('the check has power: a loop that skips one element shows a NaN', () => {
+  poison();
+  const out = allocToFill(L);
+  for (let i = 0; i < L - 1; i++) out[i] = 1;
+  assert.ok(Number.isNaN(out[L - 1]));
+});
+
+unzeroed.run();
