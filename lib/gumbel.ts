@@ -463,31 +463,60 @@ export function conditionalGumbel(logits: Tensor, b: Tensor, v: Tensor): Tensor 
  * generator) are valid by construction.
  */
 export function conditionalGumbelUnchecked(logTheta: Tensor, b: Tensor, v: Tensor): Tensor {
-  const hot = stopGradient(b);
-  // The constants, in one loop over the rows (b and v have the same shape):
-  // z̃_b = −log(−log v_b) spread over the row's K classes (so that every op
-  // below, and its VJP, is elementwise on equal shapes), its negation, and
-  // log(−log v_k). The same values as the ops they replace, which would each
-  // take a pass and a buffer of [n, ...batch, K] for numbers θ does not touch.
-  const V = v.data;
   // b spread to v's shape if it has fewer axes (the loop reads both element by element).
-  const B = shapesEqual(hot.shape, v.shape) ? hot.data : broadcastTo(hot, v.shape).data;
+  const hot = shapesEqual(b.shape, v.shape) ? b : broadcastTo(stopGradient(b), v.shape);
+  // log θ repeats along v's leading axes (a period of its size), or is spread out to v's shape first.
+  const l = repeats(logTheta.shape, v.shape) ? logTheta : broadcastTo(logTheta, v.shape);
+  return truncatedRows(l, hot.data, v);
+}
+
+// z̃ | b for every row of K classes as one op, from its constants:
+//   t = −log(−log v_b)  (z̃ at the row's class b, where θ does not enter)
+//   z̃_k = −logaddexp(−t, c_k),  c_k = log(−log v_k) − log θ_k,   k ≠ b,
+// with logaddexp(a, c) = max(a, c) + softplus(−|a − c|), the same arithmetic
+// as the ops it replaces (9 ops, each a pass and a buffer of [n, ...batch, K]).
+// One backward node:  ∂z̃_k/∂log θ_k = σ(c_k + t) for k ≠ b, 0 at b.
+// l (log θ) repeats with period l.size along v; B is b's data, of v's shape.
+function truncatedRows(l: Tensor, B: Float64Array, v: Tensor): Tensor {
+  const L = l.data;
+  const V = v.data;
   const K = v.shape[v.rank - 1];
-  const top = alloc(V.length);
-  const negTop = alloc(V.length);
-  const logMinusLogV = alloc(V.length);
+  const period = L.length;
+  const out = alloc(V.length);
+  const top = alloc(V.length); // t, spread over the row
+  const shifted = alloc(V.length); // log(−log v_k), 0 at b
   for (let row = 0; row < V.length; row += K) {
     let vb = 0; // Σ_k b_k v_k: v at the row's class
     for (let k = 0; k < K; k++) vb += B[row + k] * V[row + k];
     const t = -Math.log(-Math.log(vb));
-    for (let k = 0; k < K; k++) {
-      top[row + k] = t;
-      negTop[row + k] = -t;
-      logMinusLogV[row + k] = Math.log(-Math.log(V[row + k]));
+    for (let k = 0, j = row % period; k < K; k++, j++) {
+      const i = row + k;
+      top[i] = t;
+      if (B[i] !== 0) {
+        out[i] = t;
+        continue;
+      }
+      const logMinusLogV = Math.log(-Math.log(V[i]));
+      shifted[i] = logMinusLogV;
+      const a = -t;
+      const c = logMinusLogV - L[j];
+      out[i] = -((a > c ? a : c) + softplusKernel(-Math.abs(a - c)));
     }
   }
-  const bound = new Tensor(top, v.shape); // [n, ...batch, K]
-  // The truncated Gumbels at log θ_k below the bound: −logaddexp(−bound, log(−log v) − log θ).
-  const rest = neg(logAddExp(new Tensor(negTop, v.shape), sub(new Tensor(logMinusLogV, v.shape), logTheta)));
-  return where(hot, bound, rest);
+  const result = new Tensor(out, v.shape);
+  if (!isRecording()) return result;
+  return record('conditionalGumbel', [l], result, (g) => {
+    if (isRecording()) {
+      // Recorded (a gradient of this gradient is wanted): σ(c + t) as ops on l, masked by 1 − b.
+      const cold = new Tensor(B.map((bit) => 1 - bit), v.shape);
+      const w = sigmoid(add(sub(new Tensor(shifted, v.shape), l), new Tensor(top, v.shape)));
+      return [sumToShape(mul(g, mul(cold, w)), l.shape)];
+    }
+    const G = g.data;
+    const slope = alloc(G.length);
+    for (let i = 0, j = 0; i < G.length; i++, j = j + 1 === period ? 0 : j + 1) {
+      slope[i] = B[i] !== 0 ? 0 : G[i] * sigmoidKernel(shifted[i] - L[j] + top[i]);
+    }
+    return [sumToShape(new Tensor(slope, v.shape), l.shape)];
+  });
 }

@@ -11,7 +11,7 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rng, tensor, scalar, Tensor, grad, valueAndGrad, sum, mul, add, where, softplus, log, log1p, neg, logSoftmax, stopGradient, oneHot, argmax, chiSquareTest, ksTest, ksTwoSample, holm } from '../../index.ts';
+import { rng, tensor, scalar, Tensor, grad, valueAndGrad, sum, mul, add, sub, abs, maximum, where, softplus, log, log1p, neg, logSoftmax, stopGradient, oneHot, argmax, chiSquareTest, ksTest, ksTwoSample, holm } from '../../index.ts';
 import { gumbelMax, gumbelTopK, truncatedGumbel, exponentialRace, conditionalLogistic, conditionalGumbel } from '../../index.ts';
 import { conditionalGumbelUnchecked } from '../../lib/gumbel.ts';
 
@@ -694,6 +694,46 @@ cat('the unchecked core broadcasts a b with fewer axes than v, as it did with op
   const z = conditionalGumbelUnchecked(logTheta, b, v);
   assert.ok(allFinite(z.data));
   assert.equal(Array.from(z.data), Array.from(conditionalGumbelUnchecked(logTheta, spread, v).data));
+});
+
+cat('z̃ (one op) equals its ops (max-shifted log-add-exp and where) bit for bit; its derivatives, one pass and recorded, agree with theirs to rounding, first and second order', () => {
+  // The ops of the same expression, with t = −log(−log v_b) and log(−log v_k) as constants.
+  const separate = (logTheta: Tensor, b: Tensor, v: Tensor) => {
+    const K = v.shape[v.rank - 1];
+    const top = new Float64Array(v.size);
+    for (let row = 0; row < v.size; row += K) {
+      let vb = 0;
+      for (let k = 0; k < K; k++) vb += b.data[row + k] * v.data[row + k];
+      top.fill(-Math.log(-Math.log(vb)), row, row + K);
+    }
+    const a = neg(new Tensor(top, v.shape));
+    const c = sub(new Tensor(v.data.map((x) => Math.log(-Math.log(x))), v.shape), logTheta);
+    const rest = neg(add(maximum(a, c), softplus(neg(abs(sub(a, c))))));
+    return where(b, new Tensor(top, v.shape), rest);
+  };
+  const b = randomOneHot(614, [16], 5);
+  const v = rng(615).uniform([16, 5]);
+  const c = rng(616).normal([16, 5]);
+  // log θ that repeats along v, and log θ of v's own shape (tiled).
+  for (const logTheta of [logSoftmax(tensor([-3, -0.5, 0, 1.5, 4])), logSoftmax(rng(617).normal([16, 5]))]) {
+    const what = `log θ [${logTheta.shape.join(', ')}]`;
+    assert.equal(Array.from(conditionalGumbelUnchecked(logTheta, b, v).data), Array.from(separate(logTheta, b, v).data), `${what}: values`);
+    const loss = (zOf: typeof separate) => (x: Tensor) => sum(mul(c, zOf(x, b, v)));
+    const fused = loss(conditionalGumbelUnchecked);
+    const onePass = grad(fused)(logTheta).data;
+    let recorded: Tensor | undefined;
+    valueAndGrad((y: Tensor) => {
+      recorded = grad(fused)(logTheta);
+      return sum(y);
+    })(scalar(0));
+    assert.equal(Array.from((recorded as Tensor).data), Array.from(onePass), `${what}: one pass and recorded`);
+    const reference = grad(loss(separate))(logTheta).data;
+    for (let i = 0; i < reference.length; i++) assert.ok(Math.abs(onePass[i] - reference[i]) <= 1e-13 * (1 + Math.abs(reference[i])), `${what}: first derivative ${i}`);
+    const second = (zOf: typeof separate) => grad((x: Tensor) => sum(mul(grad(loss(zOf))(x), x)))(logTheta).data;
+    const s1 = second(conditionalGumbelUnchecked);
+    const s2 = second(separate);
+    for (let i = 0; i < s2.length; i++) assert.ok(Math.abs(s1[i] - s2[i]) <= 1e-12 * (1 + Math.abs(s2[i])), `${what}: second derivative ${i}`);
+  }
 });
 
 cat.run();
