@@ -21,9 +21,10 @@ import { reshape, sumToShape } from './shape.ts';
 // The work is cut into 4×4 tiles of C. Each tile keeps its 16 sums in local
 // variables through the whole p loop: per step it loads 4 values of A and 4
 // of B for 16 multiply-adds, where a row-at-a-time loop loads and stores C
-// at every step. Rows and columns left over when m or n is not a multiple of
-// 4 take 1×4 tiles and single dot products. An outer product (k = 1) writes
-// C row by row instead: there the stores are the whole cost.
+// at every step. Rows left over when m is not a multiple of 4 take 1×4
+// tiles, columns left over 4×1 tiles, and the corner single dot products.
+// An outer product (k = 1) writes C row by row instead: there the stores are
+// the whole cost.
 
 function gemm(
   A: Float64Array, aOff: number, sAi: number, sAp: number,
@@ -52,8 +53,29 @@ function gemm(
     for (let i = m4; i < m; i++) tile1x4(A, aOff + i * sAi, sAp, B, b, sBp, sBj, C, cOff + i * n + j, k);
   }
   for (let j = n4; j < n; j++) {
-    for (let i = 0; i < m; i++) C[cOff + i * n + j] = dotKernel(A, aOff + i * sAi, sAp, B, bOff + j * sBj, sBp, k);
+    const b = bOff + j * sBj;
+    for (let i = 0; i < m4; i += 4) tile4x1(A, aOff + i * sAi, sAi, sAp, B, b, sBp, C, cOff + i * n + j, n, k);
+    for (let i = m4; i < m; i++) C[cOff + i * n + j] = dotKernel(A, aOff + i * sAi, sAp, B, b, sBp, k);
   }
+}
+
+// Four rows of C against one column: C(i..i+3, j), each value of B loaded once for four products.
+function tile4x1(A: Float64Array, a: number, sAi: number, sAp: number, B: Float64Array, b: number, sBp: number, C: Float64Array, c: number, n: number, k: number): void {
+  let c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+  const a1 = sAi, a2 = 2 * sAi, a3 = 3 * sAi;
+  for (let p = 0; p < k; p++) {
+    const y = B[b];
+    c0 += A[a] * y;
+    c1 += A[a + a1] * y;
+    c2 += A[a + a2] * y;
+    c3 += A[a + a3] * y;
+    a += sAp;
+    b += sBp;
+  }
+  C[c] = c0;
+  C[c + n] = c1;
+  C[c + 2 * n] = c2;
+  C[c + 3 * n] = c3;
 }
 
 // C(i..i+3, j..j+3) = Σ_p A(i.., p) B(p, j..), with a and b pointing at A(i, 0) and B(0, j).
