@@ -10,7 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   Tensor, tensor, scalar, grad, valueAndGrad, vjp, stopGradient, isRecording, mapTree, zipTrees, leaves,
-  add, sub, mul, exp, sin, square, tanh, sum, mean, matmul, type Tree,
+  add, sub, mul, exp, sin, square, tanh, sigmoid, sum, mean, matmul, type Tree,
 } from '../../index.ts';
 import { assertNear, assertClose } from './helpers.ts';
 import { normals } from '../harness/checkGrads.ts';
@@ -112,6 +112,26 @@ higher('third derivative of sin is −cos, at several points', () => {
   // and the fourth is sin again
   const d4 = grad(d3 as (x: Tensor) => Tensor);
   assertNear(d4(s(0.7)).item(), Math.sin(0.7), 1e-15, "sin''''");
+});
+
+higher('derivatives of tanh and sigmoid up to the fourth against closed forms (their VJPs are ops with VJPs of their own)', () => {
+  const nth = (f: (x: Tensor) => Tensor, order: number) => {
+    let d = f;
+    for (let i = 0; i < order; i++) d = grad(d) as (x: Tensor) => Tensor;
+    return d;
+  };
+  for (const x of [-2.5, -0.6, 0, 0.4, 1.7]) {
+    const t = Math.tanh(x);
+    const t1 = 1 - t * t; // tanh' = 1 − t², tanh'' = −2 t t', tanh''' = −2 t'(1 − 3t²), tanh'''' = 8 t t'(2 − 3t²)
+    const tanhDerivatives = [t1, -2 * t * t1, -2 * t1 * (1 - 3 * t * t), 8 * t * t1 * (2 - 3 * t * t)];
+    const s = 1 / (1 + Math.exp(-x));
+    const s1 = s * (1 - s); // σ' = σ(1 − σ), σ'' = σ'(1 − 2σ), σ''' = σ'(1 − 6σ + 6σ²), σ'''' = σ'(1 − 2σ)(1 − 12σ + 12σ²)
+    const sigmoidDerivatives = [s1, s1 * (1 - 2 * s), s1 * (1 - 6 * s + 6 * s * s), s1 * (1 - 2 * s) * (1 - 12 * s + 12 * s * s)];
+    for (let order = 1; order <= 4; order++) {
+      assertNear(nth(tanh, order)(scalar(x)).item(), tanhDerivatives[order - 1], 1e-14, `tanh order ${order} at ${x}`);
+      assertNear(nth(sigmoid, order)(scalar(x)).item(), sigmoidDerivatives[order - 1], 1e-14, `sigmoid order ${order} at ${x}`);
+    }
+  }
 });
 
 higher('derivatives of exp(x²) up to the third against closed forms', () => {
