@@ -217,7 +217,8 @@ function estimateWith<State, D extends Descriptor = Dist>(
     // Only the learned parts are differentiated; running statistics stay constants.
     const full = options.state as Record<string, unknown>;
     const running = estimator.running ?? [];
-    const learned = Object.fromEntries(Object.entries(full).filter(([key]) => !running.includes(key)));
+    const learned: Record<string, unknown> = {};
+    for (const key of Object.keys(full)) if (!running.includes(key)) learned[key] = full[key];
     const objective = valueAndGrad((part: Record<string, unknown>) => {
       captured = perSampleGrads({ ...full, ...part } as State);
       // mean over samples of the squared norm of each per-sample estimate

@@ -149,12 +149,16 @@ function parameterNames(dist: Descriptor): readonly string[] {
 /** The distribution's parameters as a tree (what gradients are taken with respect to). */
 export function paramsOf(dist: Descriptor): Record<string, Tensor> {
   const fields = dist as unknown as Record<string, Tensor>;
-  return Object.fromEntries(parameterNames(dist).map((key) => [key, fields[key]]));
+  const params: Record<string, Tensor> = {};
+  for (const key of parameterNames(dist)) params[key] = fields[key];
+  return params;
 }
 
 /** The same family with other parameters (a tree like paramsOf's); other fields (k, graph, temperature) are kept. */
 export function withParams<D extends Descriptor>(dist: D, params: Record<string, Tensor>): D {
-  return { ...dist, ...Object.fromEntries(parameterNames(dist).map((key) => [key, params[key]])) };
+  const out: Record<string, unknown> = { ...dist };
+  for (const key of parameterNames(dist)) out[key] = params[key];
+  return out as D;
 }
 
 function mainParam(dist: Descriptor): Tensor {
