@@ -21,6 +21,15 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
 }
 
 function resolveShape(x: Tensor, shape: Shape): number[] {
+  // The usual case: no −1, every dimension a non-negative integer, the same size.
+  let size = 1;
+  let plain = true;
+  for (let i = 0; i < shape.length && plain; i++) {
+    const d = shape[i];
+    plain = Number.isInteger(d) && d >= 0;
+    size *= d;
+  }
+  if (plain && size === x.size) return shape.slice();
   const free = shape.indexOf(-1);
   if (free !== shape.lastIndexOf(-1)) throw new RangeError(`reshape: at most one −1 is allowed in ${formatShape(shape)}`);
   let known = 1;
@@ -101,7 +110,11 @@ export function sumToShape(g: Tensor, shape: Shape): Tensor {
 // x seen as [outer, n, inner] along the axis (see reduce.ts).
 
 function lanes(x: Shape, axis: number): { outer: number; n: number; inner: number } {
-  return { outer: sizeOf(x.slice(0, axis)), n: x[axis], inner: sizeOf(x.slice(axis + 1)) };
+  let outer = 1;
+  let inner = 1;
+  for (let i = 0; i < axis; i++) outer *= x[i];
+  for (let i = axis + 1; i < x.length; i++) inner *= x[i];
+  return { outer, n: x[axis], inner };
 }
 
 function copyBlocks(src: Float64Array, srcWidth: number, srcStart: number, dst: Float64Array, dstWidth: number, dstStart: number, width: number, outer: number): void {
