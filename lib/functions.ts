@@ -200,11 +200,13 @@ export function quadraticFunction(target: Tensor | NestedArray | readonly number
   const f = (x: Tensor): Tensor => {
     if (!(x instanceof Tensor)) throw new TypeError(`${op}: the quadratic takes a Tensor of samples, got ${x === null ? 'null' : typeof x}`);
     const eventRank = x.rank - 1;
-    const fits = eventRank >= t.rank && t.shape.every((d, i) => x.shape[x.rank - t.rank + i] === d);
+    let fits = eventRank >= t.rank;
+    for (let i = 0; fits && i < t.rank; i++) fits = x.shape[x.rank - t.rank + i] === t.shape[i];
     if (!fits) {
       throw new RangeError(`${op}: samples of shape ${formatShape(x.shape)} do not end in the target's shape ${formatShape(t.shape)}; expected [n, ..., ${t.shape.join(',')}]`);
     }
-    const axes = Array.from({ length: eventRank }, (_, i) => i + 1);
+    const axes = new Array<number>(eventRank); // every axis but the first
+    for (let i = 0; i < eventRank; i++) axes[i] = i + 1;
     return sum(square(sub(x, t)), axes); // [n]
   };
   return Object.assign(f, {
