@@ -166,6 +166,13 @@ export function estimateGradient<State, D extends Descriptor = Dist>(
   return withRecycling(run, (e) => tensorsIn(e));
 }
 
+/** The axes 1 … rank − 1 (every axis but the sample axis). */
+function trailingAxes(rank: number): number[] {
+  const axes = new Array<number>(Math.max(0, rank - 1));
+  for (let i = 0; i < axes.length; i++) axes[i] = i + 1;
+  return axes;
+}
+
 /**
  * Every tensor anywhere in a value: arrays and objects are walked once each
  * (a state may refer back to itself), typed arrays and anything else skipped.
@@ -222,7 +229,7 @@ function estimateWith<State, D extends Descriptor = Dist>(
     const objective = valueAndGrad((part: Record<string, unknown>) => {
       captured = perSampleGrads({ ...full, ...part } as State);
       // mean over samples of the squared norm of each per-sample estimate
-      const squares = leaves(captured).map((g) => average(sum(square(g), [...Array(g.rank).keys()].slice(1))));
+      const squares = leaves(captured).map((g) => average(sum(square(g), trailingAxes(g.rank))));
       return squares.reduce((a, b) => add(a, b));
     });
     const out = objective(learned);

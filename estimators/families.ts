@@ -436,7 +436,9 @@ export function relaxed(family: Family, z: Tensor, temperature: Tensor | number)
 /** Sums every axis but the first: [n, ...] → [n]. */
 export function sumEvent(x: Tensor): Tensor {
   if (x.rank <= 1) return x;
-  return sum(x, [...Array(x.rank - 1).keys()].map((a) => a + 1));
+  const axes = new Array<number>(x.rank - 1);
+  for (let i = 0; i < axes.length; i++) axes[i] = i + 1;
+  return sum(x, axes);
 }
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);

@@ -119,7 +119,8 @@ function multilinearWeights(factors: Tensor): Tensor {
 
 function checkSamples(op: string, x: unknown, eventShape: readonly number[], label: string): Tensor {
   if (!(x instanceof Tensor)) throw new TypeError(`${op}: the ${label} takes a Tensor of samples, got ${x === null ? 'null' : typeof x}`);
-  const ok = x.rank === eventShape.length + 1 && eventShape.every((d, i) => x.shape[i + 1] === d);
+  let ok = x.rank === eventShape.length + 1;
+  for (let i = 0; ok && i < eventShape.length; i++) ok = x.shape[i + 1] === eventShape[i];
   if (!ok) {
     throw new RangeError(
       `${op}: the ${label} expects samples of shape [n,${eventShape.join(',')}], got ${formatShape(x.shape)}`,

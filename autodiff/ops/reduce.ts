@@ -128,7 +128,9 @@ export function sum(x: Tensor, axis?: Axis, keepdims = false): Tensor {
   // Over axes of length 1 only (one sample's [1, D] to [D], an event of one
   // Bernoulli [n, 1] to [n], a single element to a scalar), the sum is a reshape:
   // no pass, no buffer, and a reshape for its VJP instead of a broadcast.
-  if (reduced.every((r, i) => !r || x.shape[i] === 1)) return reshape(x, shape);
+  let onlyOnes = true;
+  for (let i = 0; i < reduced.length && onlyOnes; i++) onlyOnes = !reduced[i] || x.shape[i] === 1;
+  if (onlyOnes) return reshape(x, shape);
   const data = reduceKernel(x, reduced, 'sum');
   const out = new Tensor(data, shape);
   if (!isRecording()) return out;
