@@ -43,8 +43,9 @@ export type DiscreteFamily = 'bernoulli' | 'categorical' | 'categoricals';
 
 /**
  * An estimator's refusal of a problem too large for it: a support too large
- * to enumerate (exact, sumAndSample) or more numbers in one call than fit in
- * memory (arsm's n·K² pseudo-actions). The problem is well formed and another
+ * to enumerate (exact, sumAndSample, and the enumerations here and in
+ * lib/structures) or more numbers in one call than fit in memory (arsm's
+ * n·K² pseudo-actions, the structured samplers' prefix sets). The problem is well formed and another
  * estimator, or fewer samples per call, can run it; a caller such as the
  * command line skips the estimator or reports a mistake in the input. Any
  * other RangeError is a bad argument or a bug. Thrown before f is first
@@ -77,13 +78,13 @@ function checkInteger(op: string, name: string, value: unknown, min: number): nu
 
 function checkCount(op: string, count: number, what: string, width: number): void {
   if (count > MAX_OUTCOMES) {
-    throw new RangeError(
+    throw new Refusal(
       `${op}: ${what} = ${count} outcomes, over the enumeration limit of 2^22 = ${MAX_OUTCOMES}; ` +
         `use a Monte Carlo estimate, or a problem with fewer outcomes`,
     );
   }
   if (count * width > MAX_SUPPORT_ELEMENTS) {
-    throw new RangeError(
+    throw new Refusal(
       `${op}: ${what} = ${count} outcomes of ${width} numbers each, a support tensor of ${count * width} numbers, ` +
         `over the limit of 2^27 = ${MAX_SUPPORT_ELEMENTS}; use a Monte Carlo estimate, or a problem with fewer outcomes`,
     );

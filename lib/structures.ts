@@ -60,7 +60,7 @@ import {
   grad,
   stopGradient,
 } from '../autodiff/index.ts';
-import { binomial, enumerateSubsets, MAX_OUTCOMES } from './exact.ts';
+import { binomial, enumerateSubsets, MAX_OUTCOMES, Refusal } from './exact.ts';
 
 // ---------------------------------------------------------------- checks
 
@@ -391,7 +391,7 @@ export function enumerateSpanningTrees(g: Graph): Tensor {
   const r = g.nodes - 1;
   const tries = binomial(E, r);
   if (tries > MAX_OUTCOMES) {
-    throw new RangeError(`${op}: the graph has C(${E}, ${r}) = ${tries} edge sets of size ${r} to try, over the limit of 2^22; use a smaller graph`);
+    throw new Refusal(`${op}: the graph has C(${E}, ${r}) = ${tries} edge sets of size ${r} to try, over the limit of 2^22; use a smaller graph`);
   }
   const rows: number[][] = [];
   const idx = Array.from({ length: r }, (_, i) => i);
@@ -606,10 +606,10 @@ function greedyLogProb(
   const { data, m, d } = rowsOf(x);
   const first = Array.from(data.subarray(0, d)).filter((v) => v === 1).length;
   const r = first;
-  if (r > 20) throw new RangeError(`${op}: a structure of ${r} elements needs a DP over 2^${r} subsets, too many; use at most 20`);
+  if (r > 20) throw new Refusal(`${op}: a structure of ${r} elements needs a DP over 2^${r} subsets, too many; use at most 20`);
   const masks = (1 << r) - 1; // proper subsets A = 0 … 2^r − 2
   if (m * masks * d > 2 ** 27) {
-    throw new RangeError(`${op}: ${m} structures × 2^${r} prefix sets × ${d} elements is over the limit of 2^27 numbers; use fewer samples per call`);
+    throw new Refusal(`${op}: ${m} structures × 2^${r} prefix sets × ${d} elements is over the limit of 2^27 numbers; use fewer samples per call`);
   }
   const logMask = new Float64Array(m * masks * d).fill(-Infinity);
   const basisIndex = new Float64Array(m * r);
@@ -948,7 +948,7 @@ export function enumerateArborescences(d: Digraph): Tensor {
   });
   const others = Array.from({ length: d.nodes }, (_, v) => v).filter((v) => v !== d.root);
   const tries = others.reduce((p, v) => p * into[v].length, 1);
-  if (tries > MAX_OUTCOMES) throw new RangeError(`${op}: ${tries} choices of one incoming arc per node to try, over the limit of 2^22; use a smaller graph`);
+  if (tries > MAX_OUTCOMES) throw new Refusal(`${op}: ${tries} choices of one incoming arc per node to try, over the limit of 2^22; use a smaller graph`);
   const rows: number[][] = [];
   const choice = new Array<number>(others.length).fill(0);
   const x = new Float64Array(A);

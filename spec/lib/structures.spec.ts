@@ -22,7 +22,7 @@ import {
   digraph, completeDigraph, isArborescence, enumerateArborescences, arborescenceCount, reducedInLaplacian,
   arborescenceLogPartition, arborescenceMarginals, maxArborescence, type Digraph, type TreePartitionMethod,
 } from '../../lib/structures.ts';
-import { enumerateSubsets, binomial } from '../../lib/exact.ts';
+import { enumerateSubsets, binomial, Refusal } from '../../lib/exact.ts';
 import { checkGrads } from '../harness/checkGrads.ts';
 
 const ALPHA = 1e-4;
@@ -621,6 +621,13 @@ arbs('digraph errors name the function and the values', () => {
   assert.throws(() => digraph(3, [[0, 1], [1, 1]]), /digraph: arc 1 = \[1, 1\] is a self-loop/);
   assert.throws(() => digraph(3, [[0, 1], [1, 2]], 3), /digraph: root must be a node from 0 to 2, got 3/);
   assert.throws(() => maxArborescence(completeDigraph(3), tensor([1, 2])), /maxArborescence: scores of shape \[2\] must end in 4/);
+});
+
+arbs('enumerations over 2^22 candidates are refused with a Refusal (a RangeError), naming the count', () => {
+  const refused = (fn: () => unknown, pattern: RegExp) =>
+    assert.throws(fn, (e: Error) => e instanceof Refusal && e instanceof RangeError && pattern.test(e.message));
+  refused(() => enumerateSpanningTrees(completeGraph(12)), /^enumerateSpanningTrees: the graph has C\(66, 11\) = \d+ edge sets of size 11 to try, over the limit of 2\^22/);
+  refused(() => enumerateArborescences(completeDigraph(12)), /^enumerateArborescences: \d+ choices of one incoming arc per node to try, over the limit of 2\^22/);
 });
 
 arbs.run();
