@@ -5,8 +5,9 @@
 // REINFORCE's, whose variance moves only with θ; RELAX's loss falls below
 // REINFORCE's. REBAR's η and temperature train and lower its variance. For
 // both, gradient ascent on the variance and an untrained state fail the same
-// checks. Every logged loss is the exact E[f] at the logged θ. Seeded, so
-// deterministic.
+// checks. Every logged loss is the exact E[f] at the logged θ, and every
+// logged REINFORCE variance the exact sample variance of its draws' two
+// values. Seeded, so deterministic.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -278,6 +279,22 @@ test('every logged loss is the exact loss σ(θ)(1 − t)² + (1 − σ(θ))t² 
       assert.ok(Math.abs(p.loss - exact(p.theta)) <= 1e-15, `${estimator} step ${p.step}: loss ${p.loss} at θ = ${p.theta}, exact ${exact(p.theta)}`);
     }
   }
+});
+
+test('the logged variance is the sample variance (n − 1) of the logged draws: for REINFORCE on the toy, two values a and c per θ, so it is (c − a)² k(n − k) / (n(n − 1)) for a whole k', () => {
+  // ĝ = f(b) (b − σ(θ)) takes a = −0.499² σ(θ) at b = 0 and c = 0.501² (1 − σ(θ)) at b = 1.
+  // Of n = 100 draws with k at c, the sample variance is (c − a)² k(n − k) / (n(n − 1)).
+  // This is exact, so a variance taken with another divisor, or a standard deviation, fails it.
+  const n = 100; // trainToy's varianceDraws
+  const { reinforce } = seed1Runs();
+  for (const point of reinforce.points) {
+    const p = 1 / (1 + Math.exp(-point.theta));
+    const spread = 0.501 ** 2 * (1 - p) + 0.499 ** 2 * p; // c − a
+    const kk = (point.variance * n * (n - 1)) / spread ** 2; // k(n − k)
+    const k = n / 2 - Math.sqrt(Math.max(0, (n * n) / 4 - kk));
+    assert.ok(Math.abs(k - Math.round(k)) < 1e-6 && Math.round(k) >= 0, `step ${point.step}: variance ${point.variance} gives k = ${k}`);
+  }
+  assert.ok(reinforce.points.length >= 10);
 });
 
 test.run();
