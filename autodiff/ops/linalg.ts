@@ -26,6 +26,8 @@ import { reshape, sumToShape } from './shape.ts';
 // An outer product (k = 1) writes C row by row instead: there the stores are
 // the whole cost.
 
+const SHORT_K = 64;
+
 function gemm(
   A: Float64Array, aOff: number, sAi: number, sAp: number,
   B: Float64Array, bOff: number, sBp: number, sBj: number,
@@ -45,12 +47,24 @@ function gemm(
     for (let i = 0; i < m; i++) rowKernel(A, aOff + i * sAi, sAp, B, bOff, sBp, C, cOff + i * n, k, n);
     return;
   }
-  // Columns outside, rows inside: the 4 columns of B that a tile reads stay
-  // in cache while every row of A passes them.
-  for (let j = 0; j < n4; j += 4) {
-    const b = bOff + j * sBj;
-    for (let i = 0; i < m4; i += 4) tile4x4(A, aOff + i * sAi, sAi, sAp, B, b, sBp, sBj, C, cOff + i * n + j, n, k);
-    for (let i = m4; i < m; i++) tile1x4(A, aOff + i * sAi, sAp, B, b, sBp, sBj, C, cOff + i * n + j, k);
+  if (k <= SHORT_K) {
+    // A short product (a weight gradient over a small batch): each tile does
+    // little work for its 16 stores, so the tiles go along rows of C, which
+    // are then written line after line instead of 4 values per line at a time.
+    for (let i = 0; i < m4; i += 4) {
+      for (let j = 0; j < n4; j += 4) tile4x4(A, aOff + i * sAi, sAi, sAp, B, bOff + j * sBj, sBp, sBj, C, cOff + i * n + j, n, k);
+    }
+    for (let i = m4; i < m; i++) {
+      for (let j = 0; j < n4; j += 4) tile1x4(A, aOff + i * sAi, sAp, B, bOff + j * sBj, sBp, sBj, C, cOff + i * n + j, k);
+    }
+  } else {
+    // Columns outside, rows inside: the 4 columns of B that a tile reads stay
+    // in cache while every row of A passes them.
+    for (let j = 0; j < n4; j += 4) {
+      const b = bOff + j * sBj;
+      for (let i = 0; i < m4; i += 4) tile4x4(A, aOff + i * sAi, sAi, sAp, B, b, sBp, sBj, C, cOff + i * n + j, n, k);
+      for (let i = m4; i < m; i++) tile1x4(A, aOff + i * sAi, sAp, B, b, sBp, sBj, C, cOff + i * n + j, k);
+    }
   }
   for (let j = n4; j < n; j++) {
     const b = bOff + j * sBj;

@@ -154,6 +154,12 @@ forward('matmul of a 70 × 130 by 130 × 67 matrix (blocked path) matches the na
   assertClose(matmul(a, b), refMatmul(a, b), 1e-12, 1e-12, 'matmul');
 });
 
+forward('a short product (k ≤ 64, tiles along rows) of 70 × 24 by 24 × 67 matches the naive loop, and so does its transposed form', () => {
+  const [a, b] = fc.sample(fc.tuple(tensorOf([70, 24], values), tensorOf([24, 67], values)), { seed: SEED, numRuns: 1 })[0];
+  assertClose(matmul(a, b), refMatmul(a, b), 1e-12, 1e-12, 'matmul');
+  assertClose(transpose(matmul(transpose(b), transpose(a))), refMatmul(a, b), 1e-12, 1e-12, 'transposed');
+});
+
 forward('products with k = 1 (four rows of C per pass, then one at a time) match the naive loop exactly, for 1 to 9 rows', () => {
   const arb = fc.tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 })).chain(([m, n]) => fc.tuple(tensorOf([m, 1], values), tensorOf([1, n], values)));
   fc.assert(fc.property(arb, ([a, b]) => assertClose(matmul(a, b), refMatmul(a, b), 0, 0, 'matmul')), { seed: SEED, numRuns: 60 });
