@@ -10,7 +10,8 @@ export type Tree = Tensor | readonly Tree[] | { readonly [key: string]: Tree };
 /**
  * Applies `fn` to every tensor of a tree, keeping the tree's structure. `fn`
  * gets each tensor's path in the tree (`w[0].bias`, after `path`) when it
- * declares a second parameter.
+ * declares a second parameter without a default (fn.length ≥ 2); otherwise
+ * its second argument is undefined.
  */
 export function mapTree<T>(tree: T, fn: (x: Tensor, path: string) => Tensor, op = 'mapTree', path = ''): T {
   // The transforms walk a tree or two per call: paths, strings built per node,

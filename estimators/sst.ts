@@ -293,9 +293,11 @@ export function reinforceStructure(dist: SstDist, f: SampleFunction, rng: Rng, o
   const kind = options.baseline ?? 'none';
   checkSamples(name, n, kind === 'leave-one-out' ? 2 : 1);
   const x = sampleStructured(dist, rng, n, tiled); // [n, ...E], a constant
+  // log p(X|θ) before f: its exact law may refuse a problem too large (a Refusal), and refusals come before f.
+  const score = gradientOnly(structuredLogProb(dist, x));
   const fx = evaluate(name, f, x, n); // [n]
   const beta = baselineOf(name, kind, stopGradient(fx), n);
-  const perSample = add(fx, mul(sub(fx, beta), gradientOnly(structuredLogProb(dist, x))));
+  const perSample = add(fx, mul(sub(fx, beta), score));
   return surrogateOf(perSample, fx, undefined);
 }
 

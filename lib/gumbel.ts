@@ -463,6 +463,9 @@ export function conditionalGumbel(logits: Tensor, b: Tensor, v: Tensor): Tensor 
  * generator) are valid by construction.
  */
 export function conditionalGumbelUnchecked(logTheta: Tensor, b: Tensor, v: Tensor): Tensor {
+  // log θ with more axes than v (or longer ones): b and v spread out to the joint shape first.
+  const shape = broadcastShapes('conditionalGumbel', logTheta.shape, v.shape);
+  if (!shapesEqual(shape, v.shape)) return conditionalGumbelUnchecked(logTheta, broadcastTo(stopGradient(b), shape), broadcastTo(v, shape));
   // b spread to v's shape if it has fewer axes (the loop reads both element by element).
   const hot = shapesEqual(b.shape, v.shape) ? b : broadcastTo(stopGradient(b), v.shape);
   // log θ repeats along v's leading axes (a period of its size), or is spread out to v's shape first.

@@ -29,7 +29,7 @@ function resolveShape(x: Tensor, shape: Shape): number[] {
     plain = Number.isInteger(d) && d >= 0;
     size *= d;
   }
-  if (plain && size === x.size) return shape.slice();
+  if (plain && size === x.size) return Array.from(shape); // a plain array, whatever array-like came in
   const free = shape.indexOf(-1);
   if (free !== shape.lastIndexOf(-1)) throw new RangeError(`reshape: at most one −1 is allowed in ${formatShape(shape)}`);
   let known = 1;

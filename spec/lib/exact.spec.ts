@@ -40,6 +40,8 @@ import {
   exact,
   sumAndSample,
   arsm,
+  reinforceStructure,
+  subset,
   bernoulli,
   categorical,
   type DiscreteFamily,
@@ -183,6 +185,7 @@ refusals('every size refusal is a Refusal, a RangeError, with its message as it 
   const f23 = counted(quadraticFunction(new Array(23).fill(0.5)));
   const f12x4 = counted((x: Tensor) => sum(reshape(x, [x.shape[0], 48]), 1));
   const f60 = counted(quadraticFunction(new Array(60).fill(0)));
+  const f16 = counted(quadraticFunction(new Array(16).fill(0.5)));
   const cases: [string, () => unknown, string][] = [
     ['exact, 23 Bernoullis', () => exact(bernoulli(zeros([23])), f23, rng(0)),
       'exact: the bernoulli support of event shape [23] has 2^23 outcomes, too many to enumerate (limit 4194304); use a Monte Carlo estimator such as reinforce-rloo'],
@@ -192,6 +195,8 @@ refusals('every size refusal is a Refusal, a RangeError, with its message as it 
       "sumAndSample: the bernoulli support of event shape [23] is too large to rank (see lib/exact's limits); use reinforce or rao-blackwell"],
     ['sumAndSample, 12 categoricals of 4', () => sumAndSample(categorical(zeros([12, 4])), f12x4, rng(0)),
       "sumAndSample: the categoricals support of event shape [12,4] is too large to rank (see lib/exact's limits); use reinforce or rao-blackwell"],
+    ['reinforce-structure, 1000 subsets of 15 of 16 items', () => reinforceStructure(subset(zeros([16]), 15), f16, rng(0), { n: 1000 }),
+      'subsetLogProb: 1000 structures × 2^15 prefix sets × 16 elements is over the limit of 2^27 numbers; use fewer samples per call'],
     ['arsm, 8192 samples of K = 60', () => arsm(categorical(zeros([60])), f60, rng(0), { n: 8192 }),
       "arsm: n·K² pseudo-actions of 60 numbers each make 1769472000 numbers (n = 8192, K = 60), over the limit of 2^30; use fewer samples per call, or 'ar' (one evaluation of f per sample)"],
   ];

@@ -11,7 +11,7 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rng, tensor, scalar, Tensor, grad, valueAndGrad, sum, mul, add, sub, abs, maximum, where, softplus, log, log1p, neg, logSoftmax, stopGradient, oneHot, argmax, chiSquareTest, ksTest, ksTwoSample, holm } from '../../index.ts';
+import { rng, tensor, scalar, Tensor, grad, valueAndGrad, broadcastTo, sum, mul, add, sub, abs, maximum, where, softplus, log, log1p, neg, logSoftmax, stopGradient, oneHot, argmax, chiSquareTest, ksTest, ksTwoSample, holm } from '../../index.ts';
 import { gumbelMax, gumbelTopK, truncatedGumbel, exponentialRace, conditionalLogistic, conditionalGumbel } from '../../index.ts';
 import { conditionalGumbelUnchecked } from '../../lib/gumbel.ts';
 
@@ -694,6 +694,21 @@ cat('the unchecked core broadcasts a b with fewer axes than v, as it did with op
   const z = conditionalGumbelUnchecked(logTheta, b, v);
   assert.ok(allFinite(z.data));
   assert.equal(Array.from(z.data), Array.from(conditionalGumbelUnchecked(logTheta, spread, v).data));
+});
+
+cat('logits with more or longer axes than b and v broadcast as the ops did: the joint shape, the values of b and v spread out to it', () => {
+  const b = tensor([[0, 1, 0], [1, 0, 0], [0, 0, 1], [0, 1, 0]]);
+  const v = rng(618).uniform([4, 3]);
+  const cases: [Tensor, Tensor, Tensor, number[]][] = [
+    [rng(619).normal([5, 1, 3]), b, v, [5, 4, 3]],
+    [tensor([[[0.1, 0.2, -0.3]]]), b, v, [1, 4, 3]],
+    [tensor([[0.1, 0.2, -0.3], [1, 2, 3]]), tensor([0, 1, 0]), tensor([0.3, 0.5, 0.7]), [2, 3]],
+  ];
+  for (const [logits, bb, vv, shape] of cases) {
+    const z = conditionalGumbel(logits, bb, vv);
+    assert.equal(z.shape, shape);
+    assert.equal(Array.from(z.data), Array.from(conditionalGumbel(logits, broadcastTo(bb, shape), broadcastTo(vv, shape)).data));
+  }
 });
 
 cat('z̃ (one op) equals its ops (max-shifted log-add-exp and where) bit for bit; its derivatives, one pass and recorded, agree with theirs to rounding, first and second order', () => {
