@@ -18,12 +18,16 @@ export type Axis = number | readonly number[];
 /** Which axes an `axis` argument reduces (all of them when undefined). */
 function reducedAxes(op: string, shape: Shape, axis: Axis | undefined): boolean[] {
   const rank = shape.length;
-  const reduced = new Array<boolean>(rank).fill(axis === undefined);
+  const reduced = new Array<boolean>(rank);
+  for (let i = 0; i < rank; i++) reduced[i] = axis === undefined;
   if (axis === undefined) return reduced;
-  const list = typeof axis === 'number' ? [axis] : axis;
-  for (const a of list) {
+  if (typeof axis === 'number') {
+    reduced[normalizeAxis(op, axis, rank)] = true;
+    return reduced;
+  }
+  for (const a of axis) {
     const k = normalizeAxis(op, a, rank);
-    if (reduced[k]) throw new RangeError(`${op}: axis ${a} is repeated in [${list.join(',')}]`);
+    if (reduced[k]) throw new RangeError(`${op}: axis ${a} is repeated in [${axis.join(',')}]`);
     reduced[k] = true;
   }
   return reduced;
