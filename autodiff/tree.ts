@@ -30,7 +30,11 @@ export function mapTree<T>(tree: T, fn: (x: Tensor, path: string) => Tensor, op 
 /** mapTree without paths; `root` and `rootPath` are for the error message. */
 function mapLeaves(tree: unknown, fn: (x: Tensor) => Tensor, op: string, root: unknown, rootPath: string): unknown {
   if (tree instanceof Tensor) return fn(tree);
-  if (Array.isArray(tree)) return tree.map((t) => mapLeaves(t, fn, op, root, rootPath));
+  if (Array.isArray(tree)) {
+    const out = new Array<unknown>(tree.length);
+    for (let i = 0; i < tree.length; i++) if (i in tree) out[i] = mapLeaves(tree[i], fn, op, root, rootPath); // holes stay holes, as map keeps them
+    return out;
+  }
   if (isPlainObject(tree)) {
     const out: Record<string, unknown> = {};
     for (const k of Object.keys(tree)) out[k] = mapLeaves(tree[k], fn, op, root, rootPath);
@@ -48,7 +52,9 @@ export function leaves(tree: unknown, op = 'leaves'): Tensor[] {
 
 function collectLeaves(tree: unknown, out: Tensor[], op: string, root: unknown): void {
   if (tree instanceof Tensor) out.push(tree);
-  else if (Array.isArray(tree)) tree.forEach((t) => collectLeaves(t, out, op, root)); // skips holes, as map does
+  else if (Array.isArray(tree)) {
+    for (let i = 0; i < tree.length; i++) if (i in tree) collectLeaves(tree[i], out, op, root); // skips holes, as map does
+  }
   else if (isPlainObject(tree)) for (const k of Object.keys(tree)) collectLeaves(tree[k], out, op, root);
   else throw notATree(op, tree, pathTo(root, tree, '') ?? '');
 }

@@ -223,8 +223,8 @@ function matDims(a: Tensor, b: Tensor, ta: boolean, tb: boolean): MatDims {
   if (a.rank < 2 || a.rank > 3 || b.rank < 2 || b.rank > 3) {
     throw new RangeError(`matmul: expected matrices or batches of matrices (rank 2 or 3), got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   }
-  const [ar, ac] = a.shape.slice(-2);
-  const [br, bc] = b.shape.slice(-2);
+  const ar = a.shape[a.rank - 2], ac = a.shape[a.rank - 1];
+  const br = b.shape[b.rank - 2], bc = b.shape[b.rank - 1];
   const m = ta ? ac : ar;
   const k = ta ? ar : ac;
   const kb = tb ? bc : br;
