@@ -61,6 +61,13 @@ function nest(data: Float64Array, shape: Shape, axis: number, offset: number): N
 
 // ---------------------------------------------------------------- shapes
 
+/** @internal The axes 1 … rank − 1: every axis but the sample axis, for sums over an event. */
+export function trailingAxes(rank: number): number[] {
+  const axes = new Array<number>(Math.max(0, rank - 1));
+  for (let i = 0; i < axes.length; i++) axes[i] = i + 1;
+  return axes;
+}
+
 export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;

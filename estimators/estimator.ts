@@ -15,7 +15,7 @@ import { Tensor, add, mul, reshape, mean, sum, square, broadcastTo, expandDims, 
 import { isRecording } from '../autodiff/tape.ts';
 import { handOut, withRecycling } from '../autodiff/tensor.ts';
 import { Rng } from '../lib/random.ts';
-import { paramsOf, withParams, checkSamples, type Descriptor, type Dist, type Family, type SampleFunction } from './families.ts';
+import { paramsOf, withParams, checkSamples, sumEvent, type Descriptor, type Dist, type Family, type SampleFunction } from './families.ts';
 
 export interface SurrogateOptions<State> {
   /** Number of samples (default 1). */
@@ -166,13 +166,6 @@ export function estimateGradient<State, D extends Descriptor = Dist>(
   return withRecycling(run, (e) => tensorsIn(e));
 }
 
-/** The axes 1 … rank − 1 (every axis but the sample axis). */
-function trailingAxes(rank: number): number[] {
-  const axes = new Array<number>(Math.max(0, rank - 1));
-  for (let i = 0; i < axes.length; i++) axes[i] = i + 1;
-  return axes;
-}
-
 /**
  * Every tensor anywhere in a value: arrays and objects are walked once each
  * (a state may refer back to itself), typed arrays and anything else skipped.
@@ -229,7 +222,7 @@ function estimateWith<State, D extends Descriptor = Dist>(
     const objective = valueAndGrad((part: Record<string, unknown>) => {
       captured = perSampleGrads({ ...full, ...part } as State);
       // mean over samples of the squared norm of each per-sample estimate
-      const squares = leaves(captured).map((g) => average(sum(square(g), trailingAxes(g.rank))));
+      const squares = leaves(captured).map((g) => average(sumEvent(square(g))));
       return squares.reduce((a, b) => add(a, b));
     });
     const out = objective(learned);

@@ -30,7 +30,7 @@
 
 import { Tensor, add, sub, mul, div, exp, log, neg, square, sum, gather, broadcastTo, sigmoid, softmax, logSigmoid, logSoftmax, argmax, oneHot, onesLike, stopGradient, sizeOf, type Shape, formatShape } from '../autodiff/index.ts';
 import { expKernel, sigmoidKernel } from '../autodiff/ops/kernels.ts';
-import { alloc, shapesEqual } from '../autodiff/tensor.ts'; // the engine's allocator: small arrays from a slab
+import { alloc, shapesEqual, trailingAxes } from '../autodiff/tensor.ts'; // the engine's allocator: small arrays from a slab
 import type { Rng } from '../lib/random.ts';
 import type { Graph, Digraph } from '../lib/structures.ts';
 
@@ -435,10 +435,7 @@ export function relaxed(family: Family, z: Tensor, temperature: Tensor | number)
 
 /** Sums every axis but the first: [n, ...] → [n]. */
 export function sumEvent(x: Tensor): Tensor {
-  if (x.rank <= 1) return x;
-  const axes = new Array<number>(x.rank - 1);
-  for (let i = 0; i < axes.length; i++) axes[i] = i + 1;
-  return sum(x, axes);
+  return x.rank <= 1 ? x : sum(x, trailingAxes(x.rank));
 }
 
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);

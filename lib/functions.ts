@@ -26,6 +26,7 @@ import {
   matmul,
   type NestedArray,
 } from '../autodiff/index.ts';
+import { trailingAxes } from '../autodiff/tensor.ts';
 import type { DiscreteFamily } from './exact.ts';
 
 /** A function given by its values on every outcome, extended multilinearly to relaxed inputs. */
@@ -206,9 +207,7 @@ export function quadraticFunction(target: Tensor | NestedArray | readonly number
     if (!fits) {
       throw new RangeError(`${op}: samples of shape ${formatShape(x.shape)} do not end in the target's shape ${formatShape(t.shape)}; expected [n, ..., ${t.shape.join(',')}]`);
     }
-    const axes = new Array<number>(eventRank); // every axis but the first
-    for (let i = 0; i < eventRank; i++) axes[i] = i + 1;
-    return sum(square(sub(x, t)), axes); // [n]
+    return sum(square(sub(x, t)), trailingAxes(x.rank)); // [n]
   };
   return Object.assign(f, {
     kind: 'quadratic' as const,

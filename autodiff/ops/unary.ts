@@ -140,27 +140,21 @@ function firstOrder(g: Tensor, y: Tensor, slope: Slope): Tensor {
 // linear in g, so its VJP in g is the op itself:
 //   tanhBackward(g, y)    = g (1 − y²),   ∂/∂y = −2 g y
 //   sigmoidBackward(g, y) = g y (1 − y),  ∂/∂y = g (1 − 2y)
-function tanhBackward(g: Tensor, y: Tensor): Tensor {
-  const out = firstOrder(g, y, tanhSlope);
-  if (!isRecording()) return out;
-  return record('tanhBackward', [g, y], out, (gg, needs) => [
-    needs[0] ? tanhBackward(gg, y) : null,
-    needs[1] ? (isRecording() ? mul(gg, mul(g, mul(y, -2))) : inOnePass(gg, g, y, tanhCurvature)) : null,
-  ]);
-}
-
-function sigmoidBackward(g: Tensor, y: Tensor): Tensor {
-  const out = firstOrder(g, y, sigmoidSlope);
-  if (!isRecording()) return out;
-  return record('sigmoidBackward', [g, y], out, (gg, needs) => [
-    needs[0] ? sigmoidBackward(gg, y) : null,
-    needs[1] ? (isRecording() ? mul(gg, mul(g, sub(1, mul(y, 2)))) : inOnePass(gg, g, y, sigmoidCurvature)) : null,
-  ]);
-}
-
-// Their ∂/∂y terms in one pass when nothing records them: the same products
-// in the same order as the ops above, so the same numbers.
+// The ∂/∂y term is the ops `curvatureOps` while a transform records it, else
+// one pass of `curvature` with the same products in the same order.
 type Curvature = (GG: Float64Array, G: Float64Array, Y: Float64Array, out: Float64Array) => void;
+
+function outputVjp(name: string, slope: Slope, curvature: Curvature, curvatureOps: (gg: Tensor, g: Tensor, y: Tensor) => Tensor): (g: Tensor, y: Tensor) => Tensor {
+  const op = (g: Tensor, y: Tensor): Tensor => {
+    const out = firstOrder(g, y, slope);
+    if (!isRecording()) return out;
+    return record(name, [g, y], out, (gg, needs) => [
+      needs[0] ? op(gg, y) : null,
+      needs[1] ? (isRecording() ? curvatureOps(gg, g, y) : inOnePass(gg, g, y, curvature)) : null,
+    ]);
+  };
+  return op;
+}
 
 function inOnePass(gg: Tensor, g: Tensor, y: Tensor, curvature: Curvature): Tensor {
   const out = allocToFill(gg.data.length);
@@ -168,24 +162,22 @@ function inOnePass(gg: Tensor, g: Tensor, y: Tensor, curvature: Curvature): Tens
   return new Tensor(out, gg.shape);
 }
 
-const tanhCurvature: Curvature = (GG, G, Y, out) => {
-  for (let i = 0; i < out.length; i++) out[i] = GG[i] * (G[i] * (Y[i] * -2));
-};
+const tanhBackward = outputVjp(
+  'tanhBackward',
+  (G, Y, out) => { for (let i = 0; i < out.length; i++) out[i] = G[i] * (1 - Y[i] * Y[i]); },
+  (GG, G, Y, out) => { for (let i = 0; i < out.length; i++) out[i] = GG[i] * (G[i] * (Y[i] * -2)); },
+  (gg, g, y) => mul(gg, mul(g, mul(y, -2))),
+);
 
-const sigmoidCurvature: Curvature = (GG, G, Y, out) => {
-  for (let i = 0; i < out.length; i++) out[i] = GG[i] * (G[i] * (1 - Y[i] * 2));
-};
+const sigmoidBackward = outputVjp(
+  'sigmoidBackward',
+  (G, Y, out) => { for (let i = 0; i < out.length; i++) out[i] = G[i] * (Y[i] * (1 - Y[i])); },
+  (GG, G, Y, out) => { for (let i = 0; i < out.length; i++) out[i] = GG[i] * (G[i] * (1 - Y[i] * 2)); },
+  (gg, g, y) => mul(gg, mul(g, sub(1, mul(y, 2)))),
+);
 
 const squareSlope: Slope = (G, X, out) => {
   for (let i = 0; i < out.length; i++) out[i] = G[i] * (X[i] * 2);
-};
-
-const tanhSlope: Slope = (G, Y, out) => {
-  for (let i = 0; i < out.length; i++) out[i] = G[i] * (1 - Y[i] * Y[i]);
-};
-
-const sigmoidSlope: Slope = (G, Y, out) => {
-  for (let i = 0; i < out.length; i++) out[i] = G[i] * (Y[i] * (1 - Y[i]));
 };
 
 const sigmoidAt: Slope = (G, X, out) => {
