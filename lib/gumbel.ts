@@ -41,9 +41,9 @@ import {
   sigmoid,
   sumToShape,
 } from '../autodiff/index.ts';
-import { alloc, shapesEqual } from '../autodiff/tensor.ts';
+import { alloc, allocToFill, shapesEqual } from '../autodiff/tensor.ts';
 import { isRecording, record } from '../autodiff/tape.ts';
-import { sigmoidKernel, softplusKernel } from '../autodiff/ops/kernels.ts';
+import { expKernel, sigmoidKernel, softplusKernel } from '../autodiff/ops/kernels.ts';
 import { repeats } from '../autodiff/ops/define.ts';
 import { Rng } from './random.ts';
 
@@ -435,7 +435,8 @@ function signedSoftplus(l: Tensor, b: Tensor, v: Tensor): Tensor {
  * location log θ_k truncated below it:
  *   z̃_b = −log(−log v_b)
  *   z̃_k = −log(e^−z̃_b − log v_k / θ_k) = −log(−log v_b − log v_k / θ_k),   k ≠ b,
- * computed as truncatedGumbel(log θ_k, z̃_b, v_k) in log space. Differentiable
+ * that is truncatedGumbel(log θ_k, z̃_b, v_k), in log space where −log v_k / θ_k
+ * would overflow. Differentiable
  * in logits (z̃_b does not depend on them).
  * logits: [...batch, K] ([K], or [D, K] for a product); b: one-hot,
  * [n, ...batch, K]; v: uniforms in the open interval (0, 1), same shape as b.
@@ -473,53 +474,75 @@ export function conditionalGumbelUnchecked(logTheta: Tensor, b: Tensor, v: Tenso
   return truncatedRows(l, hot.data, v);
 }
 
-// z̃ | b for every row of K classes as one op, from its constants:
-//   t = −log(−log v_b)  (z̃ at the row's class b, where θ does not enter)
-//   z̃_k = −logaddexp(−t, c_k),  c_k = log(−log v_k) − log θ_k,   k ≠ b,
-// with logaddexp(a, c) = max(a, c) + softplus(−|a − c|), the same arithmetic
-// as the ops it replaces (9 ops, each a pass and a buffer of [n, ...batch, K]).
-// One backward node:  ∂z̃_k/∂log θ_k = σ(c_k + t) for k ≠ b, 0 at b.
+// z̃ | b for every row of K classes as one op. With E = −log v (exponential
+// arrival times) and 1/θ_k = e^−log θ_k:
+//   z̃_b = t = −log E_b           (the row's class b, where θ does not enter)
+//   z̃_k = −log(E_b + E_k/θ_k),    k ≠ b
+// two logs per element where the log-space form −logaddexp(−t, c_k),
+// c_k = log E_k − log θ_k, takes three and an exponential; both terms of the
+// sum are positive, so it loses nothing to cancellation. Where E_k/θ_k
+// overflows (log θ_k below about −700) the log-space form takes over, so z̃
+// stays finite for any finite logits. One backward node:
+//   ∂z̃_k/∂log θ_k = (E_k/θ_k) / (E_b + E_k/θ_k) = σ(c_k + t),   0 at b,
+// kept from the forward pass as a share.
 // l (log θ) repeats with period l.size along v; B is b's data, of v's shape.
 function truncatedRows(l: Tensor, B: Float64Array, v: Tensor): Tensor {
   const L = l.data;
   const V = v.data;
   const K = v.shape[v.rank - 1];
   const period = L.length;
-  const out = alloc(V.length);
-  const top = alloc(V.length); // t, spread over the row
-  const shifted = alloc(V.length); // log(−log v_k), 0 at b
+  // 1/θ_k = e^−log θ_k, once per element of log θ (K of them when log θ repeats along v).
+  const inverse = alloc(period);
+  for (let j = 0; j < period; j++) inverse[j] = expKernel(-L[j]);
+  const out = allocToFill(V.length);
+  const share = allocToFill(V.length); // ∂z̃_k/∂log θ_k = (E_k/θ_k) / later, 0 at b
   for (let row = 0; row < V.length; row += K) {
     let vb = 0; // Σ_k b_k v_k: v at the row's class
     for (let k = 0; k < K; k++) vb += B[row + k] * V[row + k];
-    const t = -Math.log(-Math.log(vb));
+    const first = -Math.log(vb); // E_b = e^−z̃_b
+    const t = -Math.log(first);
     for (let k = 0, j = row % period; k < K; k++, j++) {
       const i = row + k;
-      top[i] = t;
       if (B[i] !== 0) {
         out[i] = t;
+        share[i] = 0;
         continue;
       }
-      const logMinusLogV = Math.log(-Math.log(V[i]));
-      shifted[i] = logMinusLogV;
-      const a = -t;
-      const c = logMinusLogV - L[j];
-      out[i] = -((a > c ? a : c) + softplusKernel(-Math.abs(a - c)));
+      const late = -Math.log(V[i]) * inverse[j]; // E_k/θ_k
+      const later = first + late;
+      if (later < Infinity) {
+        out[i] = -Math.log(later);
+        share[i] = late / later;
+      } else {
+        // θ_k so small that E_k/θ_k overflows: the same in log space, −logaddexp(−t, c).
+        const a = -t;
+        const c = Math.log(-Math.log(V[i])) - L[j];
+        out[i] = -((a > c ? a : c) + softplusKernel(-Math.abs(a - c)));
+        share[i] = sigmoidKernel(c + t);
+      }
     }
   }
   const result = new Tensor(out, v.shape);
   if (!isRecording()) return result;
   return record('conditionalGumbel', [l], result, (g) => {
     if (isRecording()) {
-      // Recorded (a gradient of this gradient is wanted): σ(c + t) as ops on l, masked by 1 − b.
+      // Recorded (a gradient of this gradient is wanted): the share σ(log E_k − log θ_k + t)
+      // as ops on l, masked by 1 − b.
       const cold = new Tensor(B.map((bit) => 1 - bit), v.shape);
-      const w = sigmoid(add(sub(new Tensor(shifted, v.shape), l), new Tensor(top, v.shape)));
+      const logE = alloc(V.length); // log E_k = log(−log v_k)
+      const top = alloc(V.length); // t, spread over the row
+      for (let row = 0; row < V.length; row += K) {
+        let vb = 0;
+        for (let k = 0; k < K; k++) vb += B[row + k] * V[row + k];
+        top.fill(-Math.log(-Math.log(vb)), row, row + K);
+        for (let i = row; i < row + K; i++) if (B[i] === 0) logE[i] = Math.log(-Math.log(V[i]));
+      }
+      const w = sigmoid(add(sub(new Tensor(logE, v.shape), l), new Tensor(top, v.shape)));
       return [sumToShape(mul(g, mul(cold, w)), l.shape)];
     }
     const G = g.data;
-    const slope = alloc(G.length);
-    for (let i = 0, j = 0; i < G.length; i++, j = j + 1 === period ? 0 : j + 1) {
-      slope[i] = B[i] !== 0 ? 0 : G[i] * sigmoidKernel(shifted[i] - L[j] + top[i]);
-    }
+    const slope = allocToFill(G.length);
+    for (let i = 0; i < G.length; i++) slope[i] = B[i] !== 0 ? 0 : G[i] * share[i];
     return [sumToShape(new Tensor(slope, v.shape), l.shape)];
   });
 }

@@ -11,7 +11,7 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { rng, tensor, scalar, Tensor, grad, valueAndGrad, broadcastTo, sum, mul, add, sub, abs, maximum, where, softplus, log, log1p, neg, logSoftmax, stopGradient, oneHot, argmax, chiSquareTest, ksTest, ksTwoSample, holm } from '../../index.ts';
+import { rng, tensor, scalar, Tensor, grad, valueAndGrad, broadcastTo, sum, mul, add, sub, abs, maximum, where, softplus, exp, log, log1p, neg, logSoftmax, stopGradient, oneHot, argmax, chiSquareTest, ksTest, ksTwoSample, holm } from '../../index.ts';
 import { gumbelMax, gumbelTopK, truncatedGumbel, exponentialRace, conditionalLogistic, conditionalGumbel } from '../../index.ts';
 import { conditionalGumbelUnchecked } from '../../lib/gumbel.ts';
 
@@ -667,7 +667,8 @@ cat('gradient in logits: autodiff matches central differences; z̃_b does not de
   assert.ok(fdError(cut, l, grad(cut)(l)) > FD_TOL);
 });
 
-cat('finite values and gradients at logits ±50 and ±400 and v at the ends of (0, 1); the naive formula is not finite', () => {
+/** Rows of 4 classes with every class hot and v at the ends of (0, 1), on b's class and off it. */
+function extremeRows(): { b: Tensor; v: Tensor } {
   const ends = [1e-300, 2 ** -54, 1e-10, 0.5, 1 - 1e-10, 1 - 2 ** -53];
   const rows: number[] = [];
   const vs: number[] = [];
@@ -675,8 +676,11 @@ cat('finite values and gradients at logits ±50 and ±400 and v at the ends of (
     rows.push(hot);
     vs.push(...[0, 1, 2, 3].map((k) => (k === hot ? a : c)));
   }
-  const b = oneHot(rows, 4);
-  const v = tensor(vs, [rows.length, 4]);
+  return { b: oneHot(rows, 4), v: tensor(vs, [rows.length, 4]) };
+}
+
+cat('finite values and gradients at logits ±50 and ±400 and v at the ends of (0, 1); the naive formula is not finite', () => {
+  const { b, v } = extremeRows();
   for (const l of [[50, -50, 0, 30], [400, -400, 0, 30]]) {
     const z = conditionalGumbel(tensor(l), b, v);
     assert.ok(allFinite(z.data), `${l}`);
@@ -711,20 +715,58 @@ cat('logits with more or longer axes than b and v broadcast as the ops did: the 
   }
 });
 
-cat('z̃ (one op) equals its ops (max-shifted log-add-exp and where) bit for bit; its derivatives, one pass and recorded, agree with theirs to rounding, first and second order', () => {
-  // The ops of the same expression, with t = −log(−log v_b) and log(−log v_k) as constants.
-  const separate = (logTheta: Tensor, b: Tensor, v: Tensor) => {
-    const K = v.shape[v.rank - 1];
-    const top = new Float64Array(v.size);
-    for (let row = 0; row < v.size; row += K) {
-      let vb = 0;
-      for (let k = 0; k < K; k++) vb += b.data[row + k] * v.data[row + k];
-      top.fill(-Math.log(-Math.log(vb)), row, row + K);
+/** E_b = −log v_b spread over each row of K. */
+function rowFirsts(b: Tensor, v: Tensor): Float64Array {
+  const K = v.shape[v.rank - 1];
+  const first = new Float64Array(v.size);
+  for (let row = 0; row < v.size; row += K) {
+    let vb = 0;
+    for (let k = 0; k < K; k++) vb += b.data[row + k] * v.data[row + k];
+    first.fill(-Math.log(vb), row, row + K);
+  }
+  return first;
+}
+
+/** t = −log(−log v_b) spread over each row of K. */
+function rowTops(b: Tensor, v: Tensor): Float64Array {
+  return rowFirsts(b, v).map((e) => -Math.log(e));
+}
+
+/** z̃ in log space as ops: −logaddexp(−t, log(−log v_k) − log θ_k) off b, t at b. */
+function logSpaceOps(logTheta: Tensor, b: Tensor, v: Tensor): Tensor {
+  const top = new Tensor(rowTops(b, v), v.shape);
+  const a = neg(top);
+  const c = sub(new Tensor(v.data.map((x) => Math.log(-Math.log(x))), v.shape), logTheta);
+  return where(b, top, neg(add(maximum(a, c), softplus(neg(abs(sub(a, c)))))));
+}
+
+cat('z̃ agrees with its log-space form to rounding, and is that form bit for bit where E_k/θ_k overflows', () => {
+  const { b, v } = extremeRows();
+  let overflowed = 0;
+  for (const l of [[1, -0.5, 0.3, -1.7], [50, -50, 0, 30], [400, -400, 0, 30]]) {
+    const logTheta = logSoftmax(tensor(l));
+    const z = conditionalGumbelUnchecked(logTheta, b, v).data;
+    const ref = logSpaceOps(logTheta, b, v).data;
+    for (let i = 0; i < z.length; i++) {
+      const late = -Math.log(v.data[i]) / Math.exp(logTheta.data[i % 4]);
+      if (b.data[i] === 0 && !Number.isFinite(late)) {
+        overflowed++;
+        assert.is(z[i], ref[i], `${l}: element ${i}, E/θ overflows`);
+      } else {
+        assert.ok(Math.abs(z[i] - ref[i]) <= 4e-16 * Math.max(1, Math.abs(ref[i])), `${l}: element ${i}: ${z[i]} against ${ref[i]}`);
+      }
     }
-    const a = neg(new Tensor(top, v.shape));
-    const c = sub(new Tensor(v.data.map((x) => Math.log(-Math.log(x))), v.shape), logTheta);
-    const rest = neg(add(maximum(a, c), softplus(neg(abs(sub(a, c))))));
-    return where(b, new Tensor(top, v.shape), rest);
+  }
+  assert.ok(overflowed > 0); // the log-space branch was taken
+});
+
+cat('z̃ (one op) equals its ops (E_b + E_k/θ_k, log, where) bit for bit; its derivatives, one pass and recorded, agree with each other and with theirs to rounding, first and second order', () => {
+  // The ops of the same expression, with E = −log v and t = −log(−log v_b) as constants.
+  const separate = (logTheta: Tensor, b: Tensor, v: Tensor) => {
+    const top = rowTops(b, v);
+    const first = new Tensor(rowFirsts(b, v), v.shape);
+    const late = mul(new Tensor(v.data.map((x) => -Math.log(x)), v.shape), exp(neg(logTheta)));
+    return where(b, new Tensor(top, v.shape), neg(log(add(first, late))));
   };
   const b = randomOneHot(614, [16], 5);
   const v = rng(615).uniform([16, 5]);
@@ -741,7 +783,9 @@ cat('z̃ (one op) equals its ops (max-shifted log-add-exp and where) bit for bit
       recorded = grad(fused)(logTheta);
       return sum(y);
     })(scalar(0));
-    assert.equal(Array.from((recorded as Tensor).data), Array.from(onePass), `${what}: one pass and recorded`);
+    // One pass divides E_k/θ_k by the sum; recorded takes σ(log E_k − log θ_k + t) in log space: equal to rounding.
+    const again = (recorded as Tensor).data;
+    for (let i = 0; i < onePass.length; i++) assert.ok(Math.abs(again[i] - onePass[i]) <= 1e-14 * (1 + Math.abs(onePass[i])), `${what}: one pass and recorded ${i}`);
     const reference = grad(loss(separate))(logTheta).data;
     for (let i = 0; i < reference.length; i++) assert.ok(Math.abs(onePass[i] - reference[i]) <= 1e-13 * (1 + Math.abs(reference[i])), `${what}: first derivative ${i}`);
     const second = (zOf: typeof separate) => grad((x: Tensor) => sum(mul(grad(loss(zOf))(x), x)))(logTheta).data;
