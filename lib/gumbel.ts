@@ -43,7 +43,7 @@ import {
 } from '../autodiff/index.ts';
 import { alloc, allocToFill, shapesEqual } from '../autodiff/tensor.ts';
 import { isRecording, record } from '../autodiff/tape.ts';
-import { expKernel, sigmoidKernel, softplusKernel } from '../autodiff/ops/kernels.ts';
+import { expKernel, logKernel, sigmoidKernel, softplusKernel } from '../autodiff/ops/kernels.ts';
 import { repeats } from '../autodiff/ops/define.ts';
 import { Rng } from './random.ts';
 
@@ -399,7 +399,7 @@ function signedSoftplus(l: Tensor, b: Tensor, v: Tensor): Tensor {
   const inner = alloc(B.length); // u
   const out = alloc(B.length);
   for (let i = 0, j = 0; i < B.length; i++, j = j + 1 === period ? 0 : j + 1) {
-    const logV = Math.log(V[i]);
+    const logV = logKernel(V[i]);
     const logOneMinusV = Math.log1p(-V[i]);
     if (B[i] !== 0) {
       const u = L[j] + logV;
@@ -499,8 +499,8 @@ function truncatedRows(l: Tensor, B: Float64Array, v: Tensor): Tensor {
   for (let row = 0; row < V.length; row += K) {
     let vb = 0; // Σ_k b_k v_k: v at the row's class
     for (let k = 0; k < K; k++) vb += B[row + k] * V[row + k];
-    const first = -Math.log(vb); // E_b = e^−z̃_b
-    const t = -Math.log(first);
+    const first = -logKernel(vb); // E_b = e^−z̃_b
+    const t = -logKernel(first);
     for (let k = 0, j = row % period; k < K; k++, j++) {
       const i = row + k;
       if (B[i] !== 0) {
@@ -508,15 +508,15 @@ function truncatedRows(l: Tensor, B: Float64Array, v: Tensor): Tensor {
         share[i] = 0;
         continue;
       }
-      const late = -Math.log(V[i]) * inverse[j]; // E_k/θ_k
+      const late = -logKernel(V[i]) * inverse[j]; // E_k/θ_k
       const later = first + late;
       if (later < Infinity) {
-        out[i] = -Math.log(later);
+        out[i] = -logKernel(later);
         share[i] = late / later;
       } else {
         // θ_k so small that E_k/θ_k overflows: the same in log space, −logaddexp(−t, c).
         const a = -t;
-        const c = Math.log(-Math.log(V[i])) - L[j];
+        const c = logKernel(-logKernel(V[i])) - L[j];
         out[i] = -((a > c ? a : c) + softplusKernel(-Math.abs(a - c)));
         share[i] = sigmoidKernel(c + t);
       }
@@ -534,8 +534,8 @@ function truncatedRows(l: Tensor, B: Float64Array, v: Tensor): Tensor {
       for (let row = 0; row < V.length; row += K) {
         let vb = 0;
         for (let k = 0; k < K; k++) vb += B[row + k] * V[row + k];
-        top.fill(-Math.log(-Math.log(vb)), row, row + K);
-        for (let i = row; i < row + K; i++) if (B[i] === 0) logE[i] = Math.log(-Math.log(V[i]));
+        top.fill(-logKernel(-logKernel(vb)), row, row + K);
+        for (let i = row; i < row + K; i++) if (B[i] === 0) logE[i] = logKernel(-logKernel(V[i]));
       }
       const w = sigmoid(add(sub(new Tensor(logE, v.shape), l), new Tensor(top, v.shape)));
       return [sumToShape(mul(g, mul(cold, w)), l.shape)];

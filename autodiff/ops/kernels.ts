@@ -20,6 +20,12 @@
 // once where it matters. Outside |x| ≤ 708 (overflow, subnormal results,
 // ±Infinity, NaN) it defers to Math.exp, so those cases are IEEE's exactly.
 //
+// logKernel: log x, about 1.35× faster than Math.log (5.8 against 7.8 ns per
+// element here) and within 0.6 ulp, where V8's Math.log reaches 0.78 on the
+// same inputs (spec/autodiff/ops/kernels.spec.ts). The ops and samplers that
+// loop over logarithms (log, logsumexp, logSoftmax, the Gumbel, exponential,
+// logistic and normal samplers, the conditionals z̃ | b) call it.
+//
 // tanhKernel: tanh x, 1.6× faster than Math.tanh (12 against 19 ns on random
 // inputs) and within 1.25 ulp, where V8's Math.tanh reaches 1.97 (both
 // measured against a BigInt reference, spec/autodiff/ops/kernels.spec.ts).
@@ -68,6 +74,63 @@ export function sigmoidKernel(x: number): number {
 /** softplus(x) = log(1 + eˣ) = max(x, 0) + log1p(e^−|x|), so e is never taken of a positive number. */
 export function softplusKernel(x: number): number {
   return Math.max(x, 0) + Math.log1p(expKernel(-Math.abs(x)));
+}
+
+// logKernel: table-driven, after Tang 1990 ("Table-driven implementation of
+// the logarithm function in IEEE floating-point arithmetic", ACM TOMS 16(4)).
+// For x = 2^m·y, y ∈ [1, 2), and F = 1 + j/128 the nearest such point to y:
+//
+//   log x = m·ln2 + log F + log(1 + f/F),   f = y − F exact, |f| ≤ 2⁻⁸
+//   log(1 + f/F) = 2·atanh(u/2) = u + u³/12 + u⁵/80 + u⁷/448 + …,   u = 2f/(y + F)
+//
+// m·ln2 + log F is kept as an exact lead (m·LN2_LEAD and LOG_LEAD[j] are
+// multiples of 2⁻⁴² whose sum fits 53 bits) and a trail, so one rounding at
+// the end dominates. Near 1 (15/16 < x < 17/16, where log x is small and
+// an error in u would be a large part of it) the series is taken directly in
+// f = x − 1 with u split into a 24-bit head and a tail computed to full
+// precision (Tang's procedure 2). ≤ 0, subnormal, huge, ±Infinity and NaN go
+// to Math.log.
+
+const LOG_N = 128;
+const { lead: LOG_LEAD, trail: LOG_TRAIL } = logsOfTable(LOG_N);
+// ln 2 as fdlibm's ln2_hi (32 significant bits, so m·LN2_LEAD is exact) and ln2_lo.
+const LN2_LEAD = 6.93147180369123816490e-1;
+const LN2_TRAIL = 1.90821492927058770002e-10;
+// The high 32 bits of a double, through a shared buffer (index 1 on little-endian platforms).
+const WORD = new Float64Array(1);
+const WORDS = new Uint32Array(WORD.buffer);
+const HIGH = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+
+/** log x within 0.6 ulp (Math.log's, fdlibm's, is within 1); x ≤ 0, subnormal, ±Infinity and NaN as Math.log. */
+export function logKernel(x: number): number {
+  if (Math.abs(x - 1) < 0.0625) return log1pNearZero(x - 1); // exact x − 1; one test, which predicts well where two did not
+  WORD[0] = x;
+  const high = WORDS[HIGH];
+  // Sign bit set (x < 0 or −0), exponent 0 (±0, subnormal), or x ≥ 2^1023, Infinity, NaN.
+  if (high < 0x00100000 || high >= 0x7fe00000) return Math.log(x);
+  const m = (high >>> 20) - 1023;
+  const y = x * POW2[POW2_BIAS - m]; // [1, 2), exact
+  const j = ((high & 0xfffff) + 0x1000) >>> 13; // the top 7 bits of y's fraction, rounded: 0 … 128
+  const F = 1 + j * (1 / LOG_N);
+  const f = y - F;
+  const u = (f + f) / (y + F);
+  const v = u * u;
+  const q = u * v * (1 / 12 + v * (1 / 80 + v * (1 / 448)));
+  return m * LN2_LEAD + LOG_LEAD[j] + (u + (m * LN2_TRAIL + LOG_TRAIL[j] + q));
+}
+
+/** log(1 + f) for |f| < 1/16, f exact: u = 2f/(2 + f) = u1 + u2 with u1 of 24 bits. */
+function log1pNearZero(f: number): number {
+  const d = 2 + f;
+  const u = (f + f) / d;
+  const u1 = Math.fround(u); // 24 significant bits
+  const f1 = Math.fround(f);
+  const f2 = f - f1;
+  // u2 = u − u1 = (2f − u1·(2 + f)) / (2 + f), with f − u1 and u1·f1 exact.
+  const u2 = ((f - u1) * 2 - u1 * f1 - u1 * f2) / d;
+  const v = u * u;
+  const q = u * v * (1 / 12 + v * (1 / 80 + v * (1 / 448 + v * (1 / 2304 + v * (1 / 11264)))));
+  return u1 + (u2 + q);
 }
 
 // Cephes' tanh (Moshier, Cephes Math Library, tanh.c; the same constants as
@@ -122,6 +185,35 @@ function powersOfTwoRoot(n: number): { high: Float64Array; tail: Float64Array } 
     tail[j] = (Number(value - BigInt(nearest / scale)) * scale) / nearest;
   }
   return { high, tail };
+}
+
+/**
+ * log(1 + j/n) for j in [0, n], each as a lead that is a multiple of 2⁻⁴² and
+ * the nearest double to the rest, from 2·atanh(j/(2n + j)) summed in 160-bit
+ * BigInt fixed point.
+ */
+function logsOfTable(n: number): { lead: Float64Array; trail: Float64Array } {
+  const BITS = 160n;
+  const ONE = 1n << BITS;
+  const LEAD_BITS = 42n;
+  const scale = 2 ** -Number(BITS);
+  const lead = new Float64Array(n + 1);
+  const trail = new Float64Array(n + 1);
+  for (let j = 1; j <= n; j++) {
+    const s = (BigInt(j) << BITS) / BigInt(2 * n + j);
+    const s2 = (s * s) >> BITS;
+    let power = s;
+    let total = 0n;
+    for (let k = 1n; power !== 0n; k += 2n) {
+      total += power / k;
+      power = (power * s2) >> BITS;
+    }
+    total *= 2n;
+    const head = (total + (ONE >> (LEAD_BITS + 1n))) >> (BITS - LEAD_BITS); // rounded to 2⁻⁴²
+    lead[j] = Number(head) * 2 ** -Number(LEAD_BITS);
+    trail[j] = Number(total - (head << (BITS - LEAD_BITS))) * scale;
+  }
+  return { lead, trail };
 }
 
 function isqrt(v: bigint): bigint {

@@ -10,7 +10,7 @@ import { isRecording, record, recordNondifferentiable, stopGradient } from '../t
 import { checkTensor, broadcastStrides } from './define.ts';
 import { mul, div, sub, equal } from './binary.ts';
 import { expKnown } from './unary.ts';
-import { expKernel } from './kernels.ts';
+import { expKernel, logKernel } from './kernels.ts';
 import { reshape, broadcastTo } from './shape.ts';
 
 export type Axis = number | readonly number[];
@@ -209,7 +209,7 @@ function lseKernel(X: Float64Array, { outer, n, inner }: Lanes): Float64Array {
       }
       let s = 0;
       for (let k = 0; k < n; k++) s += expKernel(X[base + k * inner] - m);
-      out[o * inner + i] = m + Math.log(s);
+      out[o * inner + i] = m + logKernel(s);
     }
   }
   return out;
@@ -308,7 +308,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
         if (probabilities !== null) probabilities[base + k * inner] = e;
         total += e;
       }
-      const logTotal = Math.log(total);
+      const logTotal = logKernel(total);
       for (let k = 0; k < n; k++) data[base + k * inner] = X[base + k * inner] - m - logTotal;
       if (probabilities !== null) {
         const scale = 1 / total;

@@ -7,7 +7,7 @@ import { Tensor, allocToFill } from '../tensor.ts';
 import { isRecording, record, stopGradient } from '../tape.ts';
 import { unaryOp, maskOf, checkTensor } from './define.ts';
 import { add, sub, mul, div } from './binary.ts';
-import { expKernel, tanhKernel, sigmoidKernel, softplusKernel } from './kernels.ts';
+import { expKernel, logKernel, tanhKernel, sigmoidKernel, softplusKernel } from './kernels.ts';
 
 // ---------------------------------------------------------------- arithmetic
 
@@ -57,7 +57,7 @@ export function expKnown(x: Tensor, value: Float64Array): Tensor {
 // log(0) = −Infinity and log(x < 0) = NaN, as IEEE says.
 export const log = unaryOp({
   name: 'log',
-  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = Math.log(x[i]); },
+  forward: (x, out) => { for (let i = 0; i < x.length; i++) out[i] = logKernel(x[i]); },
   vjp: (g, _out, x) => div(g, x),
 });
 

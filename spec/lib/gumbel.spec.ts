@@ -14,6 +14,7 @@ import * as assert from 'uvu/assert';
 import { rng, tensor, scalar, Tensor, grad, valueAndGrad, broadcastTo, sum, mul, add, sub, abs, maximum, where, softplus, exp, log, log1p, neg, logSoftmax, stopGradient, oneHot, argmax, chiSquareTest, ksTest, ksTwoSample, holm } from '../../index.ts';
 import { gumbelMax, gumbelTopK, truncatedGumbel, exponentialRace, conditionalLogistic, conditionalGumbel } from '../../index.ts';
 import { conditionalGumbelUnchecked } from '../../lib/gumbel.ts';
+import { logKernel } from '../../autodiff/ops/kernels.ts';
 
 const ALPHA = 1e-3;
 
@@ -536,8 +537,8 @@ bern('with b and v of one shape, z̃ (one op) equals s·softplus(s·l + a) + c w
   // The separate ops of the same expression, with s, a, c as constants.
   const separate = (x: Tensor, b: Tensor, v: Tensor) => {
     const s = new Tensor(b.data.map((bit) => (bit !== 0 ? 1 : -1)), b.shape);
-    const a = new Tensor(b.data.map((bit, i) => (bit !== 0 ? Math.log(v.data[i]) : Math.log1p(-v.data[i]))), b.shape);
-    const c = new Tensor(b.data.map((bit, i) => (bit !== 0 ? -Math.log1p(-v.data[i]) : Math.log(v.data[i]))), b.shape);
+    const a = new Tensor(b.data.map((bit, i) => (bit !== 0 ? logKernel(v.data[i]) : Math.log1p(-v.data[i]))), b.shape);
+    const c = new Tensor(b.data.map((bit, i) => (bit !== 0 ? -Math.log1p(-v.data[i]) : logKernel(v.data[i]))), b.shape);
     return add(mul(s, softplus(add(mul(s, x), a))), c);
   };
   const b = randomBits(514, [16, 5]);
@@ -722,21 +723,21 @@ function rowFirsts(b: Tensor, v: Tensor): Float64Array {
   for (let row = 0; row < v.size; row += K) {
     let vb = 0;
     for (let k = 0; k < K; k++) vb += b.data[row + k] * v.data[row + k];
-    first.fill(-Math.log(vb), row, row + K);
+    first.fill(-logKernel(vb), row, row + K);
   }
   return first;
 }
 
 /** t = −log(−log v_b) spread over each row of K. */
 function rowTops(b: Tensor, v: Tensor): Float64Array {
-  return rowFirsts(b, v).map((e) => -Math.log(e));
+  return rowFirsts(b, v).map((e) => -logKernel(e));
 }
 
 /** z̃ in log space as ops: −logaddexp(−t, log(−log v_k) − log θ_k) off b, t at b. */
 function logSpaceOps(logTheta: Tensor, b: Tensor, v: Tensor): Tensor {
   const top = new Tensor(rowTops(b, v), v.shape);
   const a = neg(top);
-  const c = sub(new Tensor(v.data.map((x) => Math.log(-Math.log(x))), v.shape), logTheta);
+  const c = sub(new Tensor(v.data.map((x) => logKernel(-logKernel(x))), v.shape), logTheta);
   return where(b, top, neg(add(maximum(a, c), softplus(neg(abs(sub(a, c)))))));
 }
 
@@ -748,7 +749,7 @@ cat('z̃ agrees with its log-space form to rounding, and is that form bit for bi
     const z = conditionalGumbelUnchecked(logTheta, b, v).data;
     const ref = logSpaceOps(logTheta, b, v).data;
     for (let i = 0; i < z.length; i++) {
-      const late = -Math.log(v.data[i]) / Math.exp(logTheta.data[i % 4]);
+      const late = -logKernel(v.data[i]) / Math.exp(logTheta.data[i % 4]);
       if (b.data[i] === 0 && !Number.isFinite(late)) {
         overflowed++;
         assert.is(z[i], ref[i], `${l}: element ${i}, E/θ overflows`);
@@ -765,7 +766,7 @@ cat('z̃ (one op) equals its ops (E_b + E_k/θ_k, log, where) bit for bit; its d
   const separate = (logTheta: Tensor, b: Tensor, v: Tensor) => {
     const top = rowTops(b, v);
     const first = new Tensor(rowFirsts(b, v), v.shape);
-    const late = mul(new Tensor(v.data.map((x) => -Math.log(x)), v.shape), exp(neg(logTheta)));
+    const late = mul(new Tensor(v.data.map((x) => -logKernel(x)), v.shape), exp(neg(logTheta)));
     return where(b, new Tensor(top, v.shape), neg(log(add(first, late))));
   };
   const b = randomOneHot(614, [16], 5);
