@@ -469,8 +469,9 @@ export function conditionalGumbelUnchecked(logTheta: Tensor, b: Tensor, v: Tenso
   if (!shapesEqual(shape, v.shape)) return conditionalGumbelUnchecked(logTheta, broadcastTo(stopGradient(b), shape), broadcastTo(v, shape));
   // b spread to v's shape if it has fewer axes (the loop reads both element by element).
   const hot = shapesEqual(b.shape, v.shape) ? b : broadcastTo(stopGradient(b), v.shape);
-  // log θ repeats along v's leading axes (a period of its size), or is spread out to v's shape first.
-  const l = repeats(logTheta.shape, v.shape) ? logTheta : broadcastTo(logTheta, v.shape);
+  // log θ repeats along v's leading axes (a period of its size, whole rows of K), or is spread out to v's shape first.
+  const K = v.shape[v.rank - 1];
+  const l = repeats(logTheta.shape, v.shape) && logTheta.size % K === 0 ? logTheta : broadcastTo(logTheta, v.shape);
   return truncatedRows(l, hot.data, v);
 }
 

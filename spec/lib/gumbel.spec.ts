@@ -701,6 +701,14 @@ cat('the unchecked core broadcasts a b with fewer axes than v, as it did with op
   assert.equal(Array.from(z.data), Array.from(conditionalGumbelUnchecked(logTheta, spread, v).data));
 });
 
+cat('the unchecked core spreads a log θ of one element over the rows instead of reading past its end', () => {
+  const b = tensor([[0, 1, 0], [1, 0, 0]]);
+  const v = rng(522).uniform([2, 3]);
+  const z = conditionalGumbelUnchecked(tensor([-0.5]), b, v);
+  assert.ok(allFinite(z.data));
+  assert.equal(Array.from(z.data), Array.from(conditionalGumbelUnchecked(tensor([-0.5, -0.5, -0.5]), b, v).data));
+});
+
 cat('logits with more or longer axes than b and v broadcast as the ops did: the joint shape, the values of b and v spread out to it', () => {
   const b = tensor([[0, 1, 0], [1, 0, 0], [0, 0, 1], [0, 1, 0]]);
   const v = rng(618).uniform([4, 3]);
@@ -741,21 +749,27 @@ function logSpaceOps(logTheta: Tensor, b: Tensor, v: Tensor): Tensor {
   return where(b, top, neg(add(maximum(a, c), softplus(neg(abs(sub(a, c)))))));
 }
 
-cat('z̃ agrees with its log-space form to rounding, and is that form bit for bit where E_k/θ_k overflows', () => {
+cat('z̃ and its derivative agree with the log-space form to rounding, and z̃ is that form bit for bit where E_k/θ_k overflows', () => {
   const { b, v } = extremeRows();
+  const rows = b.shape[0];
+  const c = rng(743).normal([rows, 4]);
   let overflowed = 0;
   for (const l of [[1, -0.5, 0.3, -1.7], [50, -50, 0, 30], [400, -400, 0, 30]]) {
-    const logTheta = logSoftmax(tensor(l));
+    // log θ spread over the rows, so each element has its own derivative.
+    const logTheta = new Tensor(broadcastTo(logSoftmax(tensor(l)), [rows, 4]).data.slice(), [rows, 4]);
     const z = conditionalGumbelUnchecked(logTheta, b, v).data;
     const ref = logSpaceOps(logTheta, b, v).data;
+    const slope = grad((x: Tensor) => sum(mul(c, conditionalGumbelUnchecked(x, b, v))))(logTheta).data;
+    const refSlope = grad((x: Tensor) => sum(mul(c, logSpaceOps(x, b, v))))(logTheta).data;
     for (let i = 0; i < z.length; i++) {
-      const late = -logKernel(v.data[i]) / Math.exp(logTheta.data[i % 4]);
+      const late = -logKernel(v.data[i]) * Math.exp(-logTheta.data[i]);
       if (b.data[i] === 0 && !Number.isFinite(late)) {
         overflowed++;
         assert.is(z[i], ref[i], `${l}: element ${i}, E/θ overflows`);
       } else {
         assert.ok(Math.abs(z[i] - ref[i]) <= 4e-16 * Math.max(1, Math.abs(ref[i])), `${l}: element ${i}: ${z[i]} against ${ref[i]}`);
       }
+      assert.ok(Math.abs(slope[i] - refSlope[i]) <= 1e-15 * (1 + Math.abs(refSlope[i])), `${l}: derivative ${i}: ${slope[i]} against ${refSlope[i]}`);
     }
   }
   assert.ok(overflowed > 0); // the log-space branch was taken

@@ -138,7 +138,7 @@ accuracy('exact at 0 and the nearest double at ±1', () => {
 
 accuracy.run();
 
-const special = suite('exp kernel: special values as IEEE');
+const special = suite('exp and log kernels: special values as IEEE');
 
 special('NaN, infinities, overflow and underflow', () => {
   assert.ok(Number.isNaN(expKernel(NaN)));
@@ -168,18 +168,24 @@ special('log: NaN, ±0, negatives, ±Infinity, subnormals and the top binade as 
   assert.ok(ulpsFrom(logKernel(2 ** -1022), logFixed(2 ** -1022)) < 0.6); // the smallest normal, the last through the table
 });
 
-special('log: increasing across the hand-overs at 15/16, 17/16 and 2^±1022', () => {
-  for (const edge of [15 / 16, 17 / 16, 2 ** -1022, 2 ** 1022]) {
-    let x = edge;
-    for (let i = 0; i < 8; i++) x -= x * 2 ** -53; // a few doubles below
-    let previous = logKernel(x);
-    for (let i = 0; i < 16; i++) {
-      x += x * 2 ** -52;
+/** The double `steps` places after x (before it for negative steps), for positive x, by its bit pattern. */
+function stepDouble(x: number, steps: number): number {
+  const bits = new BigInt64Array(new Float64Array([x]).buffer);
+  bits[0] += BigInt(steps);
+  return new Float64Array(bits.buffer)[0];
+}
+
+special('log: non-decreasing across the hand-overs at 15/16, 17/16 (near-1 branch), 2^−1022 (subnormals) and 2^1023 (the top binade)', () => {
+  for (const edge of [15 / 16, 17 / 16, 2 ** -1022, 2 ** 1023]) {
+    let previous = logKernel(stepDouble(edge, -8));
+    for (let i = -7; i <= 8; i++) {
+      const x = stepDouble(edge, i);
       const next = logKernel(x);
       assert.ok(next >= previous, `at ${x}: ${next} after ${previous}`);
       previous = next;
     }
   }
+  assert.ok(stepDouble(2 ** -1022, -1) < 2 ** -1022 && stepDouble(2 ** -1022, -1) > 0); // the walk does reach the subnormals
 });
 
 special.run();
