@@ -9,7 +9,7 @@ import { Tensor, alloc, allocToFill, formatShape, normalizeAxis, sizeOf, type Sh
 import { isRecording, record, recordNondifferentiable, stopGradient } from '../tape.ts';
 import { checkTensor, broadcastStrides } from './define.ts';
 import { mul, div, sub, equal } from './binary.ts';
-import { expKnown } from './unary.ts';
+import { neg, expKnown } from './unary.ts';
 import { expKernel, logKernel } from './kernels.ts';
 import { reshape, broadcastTo } from './shape.ts';
 
@@ -271,6 +271,73 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   return record('softmax', [x], out, (g) => [
     isRecording() ? mul(out, sub(g, sum(mul(g, out), lanes.axis, true))) : softmaxVjpKernel(g, out.data, lanes, 'softmax'),
   ]);
+}
+
+/**
+ * @internal softmax(z / λ) along the last axis for a scalar temperature λ,
+ * as one op: the categorical relaxation σ_λ of Gumbel-softmax, REBAR and
+ * RELAX (Jang et al. 2017; Maddison et al. 2017). Its value equals
+ * softmax(div(z, λ)) bit for bit (each z_k / λ is formed as div forms it);
+ * its derivatives equal theirs to rounding. The division is done inside the
+ * softmax's own passes, and the first-order backward pass divides by λ in
+ * the softmax VJP's pass: two passes over z and two buffers fewer.
+ */
+export function temperedSoftmax(z: Tensor, temperature: Tensor): Tensor {
+  checkTensor('temperedSoftmax', z);
+  checkTensor('temperedSoftmax', temperature, 'temperature');
+  if (temperature.rank !== 0 || z.rank === 0) return softmax(div(z, temperature), -1); // the shapes div would broadcast to
+  const lam = temperature.data[0];
+  const n = z.shape[z.rank - 1];
+  const X = z.data;
+  const data = allocToFill(X.length);
+  for (let from = 0; from < X.length; from += n) {
+    if (from > 0 && sameRow(X, from, n)) {
+      data.copyWithin(from, from - n, from); // a tiled row: the row before's result
+      continue;
+    }
+    let m = -Infinity;
+    for (let k = from; k < from + n; k++) {
+      const v = X[k] / lam; // kept in data until its exponential replaces it
+      data[k] = v;
+      if (v > m || v !== v) m = v;
+    }
+    let total = 0;
+    for (let k = from; k < from + n; k++) {
+      const e = expKernel(data[k] - m);
+      data[k] = e;
+      total += e;
+    }
+    const scale = 1 / total;
+    for (let k = from; k < from + n; k++) data[k] *= scale;
+  }
+  const out = new Tensor(data, z.shape);
+  if (!isRecording()) return out;
+  return record('temperedSoftmax', [z, temperature], out, (g, needs) => {
+    if (isRecording()) {
+      // Recorded: the VJPs of softmax and of div, as ops.
+      const gs = mul(out, sub(g, sum(mul(g, out), -1, true)));
+      return [
+        needs[0] ? div(gs, temperature) : null,
+        needs[1] ? reshape(sum(neg(mul(gs, div(div(z, temperature), temperature)))), temperature.shape) : null,
+      ];
+    }
+    const G = g.data;
+    const dz = needs[0] ? allocToFill(G.length) : null;
+    let dLam = 0;
+    for (let from = 0; from < G.length; from += n) {
+      let total = 0;
+      for (let k = from; k < from + n; k++) total += G[k] * data[k];
+      if (dz !== null) for (let k = from; k < from + n; k++) dz[k] = (data[k] * (G[k] - total)) / lam;
+      if (needs[1]) for (let k = from; k < from + n; k++) dLam += data[k] * (G[k] - total) * (X[k] / lam / lam);
+    }
+    return [dz === null ? null : new Tensor(dz, z.shape), needs[1] ? new Tensor(Float64Array.of(-dLam), temperature.shape) : null];
+  });
+}
+
+/** True when the row of n starting at `from` equals the row before it (NaN never does). */
+function sameRow(X: Float64Array, from: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (X[from + k] !== X[from - n + k]) return false;
+  return true;
 }
 
 /** x − logsumexp(x) along `axis` (default: the last). */

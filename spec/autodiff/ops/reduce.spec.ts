@@ -9,13 +9,19 @@
 //   parameters): bit-identical to each row alone, ±∞ and NaN rows included;
 //   their one-pass first-order VJP equals the recorded form (the one a
 //   transform differentiates) on every axis.
+//   temperedSoftmax (softmax(z / λ), one op): its value equals
+//   softmax(div(z, λ)) bit for bit, tiled rows and ±∞/NaN included; its
+//   derivatives in z and λ, one pass and recorded, equal theirs to rounding,
+//   first and second order, and pass checkGrads.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fc from 'fast-check';
 import {
-  Tensor, tensor, scalar, grad, valueAndGrad, mul, sum, mean, max, min, logsumexp, softmax, logSoftmax, argmax, stack, type Axis,
+  Tensor, tensor, scalar, grad, valueAndGrad, add, mul, sum, mean, max, min, logsumexp, softmax, logSoftmax, argmax, stack, type Axis,
 } from '../../../index.ts';
+import { div, rng } from '../../../index.ts';
+import { temperedSoftmax } from '../../../autodiff/ops/reduce.ts';
 import { checkGrads } from '../../harness/checkGrads.ts';
 import { SEED, shapeArb, tensorOf, distinctTensorOf, real, refReduce, assertClose, assertNondifferentiable } from '../helpers.ts';
 
@@ -292,6 +298,70 @@ nondiff('argmax throws when a gradient reaches it; not under stopGradient or whe
   assertNondifferentiable('argmax', (t) => argmax(t, 0), tensor([[0.5, 1.7], [-2.2, 3]]));
 });
 
+const tempered = suite('reduce: temperedSoftmax, softmax(z / λ) as one op');
+
+/** z with tiled rows, rows of ±∞ and NaN, and plain ones, in three shapes. */
+function temperedInputs(): Tensor[] {
+  const plain = rng(905).normal([6, 5]);
+  const tiled = new Tensor(Float64Array.from({ length: 20 }, (_, i) => plain.data[i % 5]), [4, 5]);
+  const odd = tensor([[1, Infinity, 0], [-Infinity, -Infinity, -Infinity], [NaN, 1, 2], [3, 3, 3], [3, 3, 3]]);
+  return [plain, tiled, odd, rng(906).normal([2, 3, 4]), rng(907).normal([7])];
+}
+
+tempered('its value is softmax(div(z, λ)) bit for bit: tiled rows, ±∞ and NaN included', () => {
+  for (const z of temperedInputs()) {
+    for (const lam of [0.5, 2, 1 / 3, 1e-3]) {
+      const fused = temperedSoftmax(z, scalar(lam));
+      assert.equal(fused.shape, z.shape);
+      const ops = softmax(div(z, scalar(lam)), -1);
+      assert.ok(fused.data.every((v, i) => Object.is(v, ops.data[i])), `λ = ${lam}, shape ${z.shape}`);
+    }
+  }
+  // A temperature that is not a scalar broadcasts as div does.
+  assert.equal(temperedSoftmax(tensor([1, 2]), tensor([[0.5]])).shape, [1, 2]);
+});
+
+tempered('derivatives in z and λ, one pass and recorded, equal those of softmax(div(z, λ)) to rounding, first and second order', () => {
+  const close = (a: Float64Array, b: Float64Array, tol: number, what: string) => {
+    for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= tol * (1 + Math.abs(b[i])), `${what} ${i}: ${a[i]} against ${b[i]}`);
+  };
+  for (const z of [rng(908).normal([6, 5]), rng(909).normal([2, 3, 4])]) {
+    const c = rng(910).normal(z.shape);
+    const lam = scalar(0.7);
+    const loss = (of: (z: Tensor, l: Tensor) => Tensor) => (x: Tensor, l: Tensor) => sum(mul(c, of(x, l)));
+    const fused = loss(temperedSoftmax);
+    const ops = loss((x, l) => softmax(div(x, l), -1));
+    const [dz, dl] = grad(fused, { argnums: [0, 1] })(z, lam) as Tensor[];
+    const [rz, rl] = grad(ops, { argnums: [0, 1] })(z, lam) as Tensor[];
+    close(dz.data, rz.data, 1e-14, 'd/dz');
+    close(dl.data, rl.data, 1e-13, 'd/dλ');
+    // Recorded (under an outer transform) against one pass.
+    let recorded: Tensor[] = [];
+    valueAndGrad((y: Tensor) => {
+      recorded = grad(fused, { argnums: [0, 1] })(z, lam) as Tensor[];
+      return sum(y);
+    })(scalar(0));
+    close(recorded[0].data, dz.data, 1e-14, 'recorded d/dz');
+    close(recorded[1].data, dl.data, 1e-13, 'recorded d/dλ');
+    // Second order: ∇ of ⟨∇_z loss, z⟩ + λ·∂loss/∂λ in both arguments.
+    const second = (f: (x: Tensor, l: Tensor) => Tensor) =>
+      grad((x: Tensor, l: Tensor) => {
+        const [gz, gl] = grad(f, { argnums: [0, 1] })(x, l) as Tensor[];
+        return add(sum(mul(gz, x)), mul(gl, l));
+      }, { argnums: [0, 1] })(z, lam) as Tensor[];
+    const [s1z, s1l] = second(fused);
+    const [s2z, s2l] = second(ops);
+    close(s1z.data, s2z.data, 1e-12, 'second order z');
+    close(s1l.data, s2l.data, 1e-12, 'second order λ');
+  }
+});
+
+tempered('checkGrads in z and λ, first and second order', () => {
+  checkGrads((z, l) => temperedSoftmax(z, l), [rng(911).normal([4, 3]), scalar(0.6)], { order: 2, seed: 4 });
+  checkGrads((z, l) => temperedSoftmax(z, l), [tensor([[30, -30, 0], [1, 1, 1]]), scalar(1.5)], { order: 2, seed: 5 });
+});
+
 grads.run();
 forward.run();
+tempered.run();
 nondiff.run();
