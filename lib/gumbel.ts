@@ -69,7 +69,7 @@ function requireLogits(op: string, logits: unknown): asserts logits is Tensor {
   }
   const d = logits.data;
   for (let i = 0; i < d.length; i++) {
-    if (Number.isNaN(d[i]) || d[i] === Infinity) {
+    if (!(d[i] < Infinity)) { // NaN or +Infinity, in one test (it runs over every tiled logit, every call)
       throw new RangeError(`${op}: logits must not be NaN or +Infinity, got ${d[i]} at flat index ${i}`);
     }
   }

@@ -819,6 +819,8 @@ const errors = suite('gumbel: errors');
 errors('bad arguments throw early, naming the function and the value', () => {
   const r = rng(701);
   assert.throws(() => gumbelMax(tensor([0, NaN]), r, 2), (e: Error) => e instanceof RangeError && /^gumbelMax: .*NaN/.test(e.message));
+  assert.throws(() => gumbelMax(tensor([0, Infinity]), r, 2), (e: Error) => e instanceof RangeError && /^gumbelMax: .*got Infinity at flat index 1/.test(e.message));
+  assert.not.throws(() => gumbelMax(tensor([0, -Infinity]), r, 2)); // a class of probability 0
   assert.throws(() => gumbelMax([0, 1] as unknown as Tensor, r), (e: Error) => e instanceof TypeError && /^gumbelMax: logits/.test(e.message));
   assert.throws(() => gumbelMax(tensor([0, 1]), r, 0), (e: Error) => e instanceof RangeError && /^gumbelMax: n /.test(e.message));
   assert.throws(() => gumbelMax(tensor([0, 1]), tensor([0, 1]), 3), (e: Error) => e instanceof RangeError && /^gumbelMax: n = 3/.test(e.message));
