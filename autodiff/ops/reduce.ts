@@ -330,7 +330,8 @@ export function temperedSoftmax(z: Tensor, temperature: Tensor): Tensor {
       if (dz !== null) for (let k = from; k < from + n; k++) dz[k] = (data[k] * (G[k] - total)) / lam;
       if (needs[1]) for (let k = from; k < from + n; k++) dLam += data[k] * (G[k] - total) * (X[k] / lam / lam);
     }
-    return [dz === null ? null : new Tensor(dz, z.shape), needs[1] ? new Tensor(Float64Array.of(-dLam), temperature.shape) : null];
+    // 0 − x, not −x: +0 where every term is 0, as the two-op form's sum of negated terms gives.
+    return [dz === null ? null : new Tensor(dz, z.shape), needs[1] ? new Tensor(Float64Array.of(0 - dLam), temperature.shape) : null];
   });
 }
 

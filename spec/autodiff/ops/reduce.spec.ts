@@ -18,7 +18,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fc from 'fast-check';
 import {
-  Tensor, tensor, scalar, grad, valueAndGrad, add, mul, sum, mean, max, min, logsumexp, softmax, logSoftmax, argmax, stack, type Axis,
+  Tensor, tensor, scalar, grad, valueAndGrad, add, mul, square, sum, mean, max, min, logsumexp, softmax, logSoftmax, argmax, stack, type Axis,
 } from '../../../index.ts';
 import { div, rng } from '../../../index.ts';
 import { temperedSoftmax } from '../../../autodiff/ops/reduce.ts';
@@ -305,12 +305,15 @@ function temperedInputs(): Tensor[] {
   const plain = rng(905).normal([6, 5]);
   const tiled = new Tensor(Float64Array.from({ length: 20 }, (_, i) => plain.data[i % 5]), [4, 5]);
   const odd = tensor([[1, Infinity, 0], [-Infinity, -Infinity, -Infinity], [NaN, 1, 2], [3, 3, 3], [3, 3, 3]]);
-  return [plain, tiled, odd, rng(906).normal([2, 3, 4]), rng(907).normal([7])];
+  // Rows equal to the one before up to their last element, or from their second on, and a −0/+0 pair.
+  const nearTiled = tensor([[3, 3, 3], [3, 3, 4], [3, 3, 4], [1, 2, 3], [1, 5, 3], [0, 1, 2], [-0, 1, 2]]);
+  const empty = [new Tensor(new Float64Array(0), [0]), new Tensor(new Float64Array(0), [3, 0]), new Tensor(new Float64Array(0), [0, 4])];
+  return [plain, tiled, odd, nearTiled, ...empty, rng(906).normal([2, 3, 4]), rng(907).normal([7]), tensor([NaN, 1, 2])];
 }
 
 tempered('its value is softmax(div(z, λ)) bit for bit: tiled rows, ±∞ and NaN included', () => {
   for (const z of temperedInputs()) {
-    for (const lam of [0.5, 2, 1 / 3, 1e-3]) {
+    for (const lam of [0.5, 2, 1 / 3, 1e-3, -1.3, 0, -0, Infinity, -Infinity, NaN, 5e-324]) {
       const fused = temperedSoftmax(z, scalar(lam));
       assert.equal(fused.shape, z.shape);
       const ops = softmax(div(z, scalar(lam)), -1);
@@ -325,10 +328,13 @@ tempered('derivatives in z and λ, one pass and recorded, equal those of softmax
   const close = (a: Float64Array, b: Float64Array, tol: number, what: string) => {
     for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= tol * (1 + Math.abs(b[i])), `${what} ${i}: ${a[i]} against ${b[i]}`);
   };
-  for (const z of [rng(908).normal([6, 5]), rng(909).normal([2, 3, 4])]) {
+  // A loss linear in the softmax and one that is not (so g depends on z and λ in the second order).
+  const outer = [(S: Tensor, c: Tensor) => sum(mul(c, S)), (S: Tensor, c: Tensor) => sum(mul(c, square(S)))];
+  for (const [z, reduceOut] of [[rng(908).normal([6, 5]), outer[0]], [rng(909).normal([2, 3, 4]), outer[1]], [rng(913).normal([4, 3]), outer[1]]] as const) {
     const c = rng(910).normal(z.shape);
+    const w = rng(912).normal(z.shape);
     const lam = scalar(0.7);
-    const loss = (of: (z: Tensor, l: Tensor) => Tensor) => (x: Tensor, l: Tensor) => sum(mul(c, of(x, l)));
+    const loss = (of: (z: Tensor, l: Tensor) => Tensor) => (x: Tensor, l: Tensor) => reduceOut(of(x, l), c);
     const fused = loss(temperedSoftmax);
     const ops = loss((x, l) => softmax(div(x, l), -1));
     const [dz, dl] = grad(fused, { argnums: [0, 1] })(z, lam) as Tensor[];
@@ -343,11 +349,12 @@ tempered('derivatives in z and λ, one pass and recorded, equal those of softmax
     })(scalar(0));
     close(recorded[0].data, dz.data, 1e-14, 'recorded d/dz');
     close(recorded[1].data, dl.data, 1e-13, 'recorded d/dλ');
-    // Second order: ∇ of ⟨∇_z loss, z⟩ + λ·∂loss/∂λ in both arguments.
+    // Second order: ∇ of ⟨∇_z loss, w⟩ + (∂loss/∂λ)² in both arguments. (⟨∇_z loss, z⟩ + λ ∂loss/∂λ
+    // would be 0 for every z and λ: the loss depends on z/λ alone.)
     const second = (f: (x: Tensor, l: Tensor) => Tensor) =>
       grad((x: Tensor, l: Tensor) => {
         const [gz, gl] = grad(f, { argnums: [0, 1] })(x, l) as Tensor[];
-        return add(sum(mul(gz, x)), mul(gl, l));
+        return add(sum(mul(gz, w)), mul(gl, gl));
       }, { argnums: [0, 1] })(z, lam) as Tensor[];
     const [s1z, s1l] = second(fused);
     const [s2z, s2l] = second(ops);
