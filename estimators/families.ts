@@ -28,7 +28,7 @@
 // reparameterized sample (estimators/pathwise.ts). `Descriptor` is what the
 // generic plumbing (paramsOf, withParams, estimateGradient) accepts.
 
-import { Tensor, add, sub, mul, div, exp, log, neg, square, sum, gather, broadcastTo, sigmoid, logSigmoid, logSoftmax, argmax, oneHot, onesLike, stopGradient, sizeOf, scalar, type Shape, formatShape } from '../autodiff/index.ts';
+import { Tensor, add, sub, mul, div, exp, log, neg, square, sum, gather, broadcastTo, sigmoid, logSigmoid, logSoftmax, argmax, oneHot, onesLike, stopGradient, sizeOf, type Shape, formatShape } from '../autodiff/index.ts';
 import { expKernel, sigmoidKernel } from '../autodiff/ops/kernels.ts';
 import { alloc, shapesEqual, trailingAxes } from '../autodiff/tensor.ts'; // the engine's allocator: small arrays from a slab
 import { temperedSoftmax } from '../autodiff/ops/reduce.ts'; // softmax(z / λ), one op
@@ -426,7 +426,7 @@ function mapStop(params: Record<string, Tensor>): Record<string, Tensor> {
  * λ → `temperature` (a number, or a tensor when it is learned).
  */
 export function relaxed(family: Family, z: Tensor, temperature: Tensor | number): Tensor {
-  if (family === 'categorical') return temperedSoftmax(z, typeof temperature === 'number' ? scalar(temperature) : temperature); // softmax(z / λ) as one op
+  if (family === 'categorical') return temperedSoftmax(z, temperature); // softmax(z / λ) as one op
   if (family === 'bernoulli') return sigmoid(div(z, temperature));
   throw new RangeError(`relaxed: the ${family} family has no discrete sample to relax`);
 }

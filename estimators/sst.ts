@@ -33,7 +33,7 @@
 // The arborescence's argmax is not greedy on a matroid, so its law has no
 // known closed form: REINFORCE on X does not apply, REINFORCE on U does.
 
-import { Tensor, add, sub, div, mul, sum, exp, neg, concat, slice, logSoftmax, argmax, oneHot, stopGradient, scalar, formatShape } from '../autodiff/index.ts';
+import { Tensor, add, sub, div, mul, sum, exp, neg, concat, slice, logSoftmax, argmax, oneHot, stopGradient, formatShape } from '../autodiff/index.ts';
 import { temperedSoftmax } from '../autodiff/ops/reduce.ts'; // softmax(u / t), one op
 import { rng as makeRng, type Rng } from '../lib/random.ts';
 import { Welford } from '../lib/stats.ts';
@@ -75,7 +75,7 @@ export const oneHotStructure: Structure = {
     const c = stopGradient(u);
     return oneHot(argmax(c, -1), c.shape[c.rank - 1]);
   },
-  relax: (u, t) => temperedSoftmax(u, typeof t === 'number' ? scalar(t) : t), // softmax(u / t) as one op
+  relax: (u, t) => temperedSoftmax(u, t), // softmax(u / t) as one op
 };
 
 /** k-subsets of the last axis: X = the top k of U, X_t = ∇ log e_k(e^{U/t}) (lib/structures). */

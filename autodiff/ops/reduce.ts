@@ -7,7 +7,7 @@
 
 import { Tensor, alloc, allocToFill, formatShape, normalizeAxis, sizeOf, type Shape } from '../tensor.ts';
 import { isRecording, record, recordNondifferentiable, stopGradient } from '../tape.ts';
-import { checkTensor, broadcastStrides } from './define.ts';
+import { checkTensor, broadcastStrides, toTensor } from './define.ts';
 import { mul, div, sub, equal } from './binary.ts';
 import { neg, expKnown } from './unary.ts';
 import { expKernel, logKernel } from './kernels.ts';
@@ -282,9 +282,9 @@ export function softmax(x: Tensor, axis = -1): Tensor {
  * softmax's own passes, and the first-order backward pass divides by λ in
  * the softmax VJP's pass: two passes over z and two buffers fewer.
  */
-export function temperedSoftmax(z: Tensor, temperature: Tensor): Tensor {
+export function temperedSoftmax(z: Tensor, temperatureIn: Tensor | number): Tensor {
   checkTensor('temperedSoftmax', z);
-  checkTensor('temperedSoftmax', temperature, 'temperature');
+  const temperature = toTensor('temperedSoftmax', temperatureIn); // a number becomes a scalar tensor
   if (temperature.rank !== 0 || z.rank === 0) return softmax(div(z, temperature), -1); // the shapes div would broadcast to
   const lam = temperature.data[0];
   const n = z.shape[z.rank - 1];

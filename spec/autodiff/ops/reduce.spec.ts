@@ -320,6 +320,9 @@ tempered('its value is softmax(div(z, λ)) bit for bit: tiled rows, ±∞ and Na
       assert.ok(fused.data.every((v, i) => Object.is(v, ops.data[i])), `λ = ${lam}, shape ${z.shape}`);
     }
   }
+  // A number is a scalar temperature.
+  const z = rng(914).normal([3, 4]);
+  assert.equal(Array.from(temperedSoftmax(z, 0.5).data), Array.from(temperedSoftmax(z, scalar(0.5)).data));
   // A temperature that is not a scalar broadcasts as div does.
   assert.equal(temperedSoftmax(tensor([1, 2]), tensor([[0.5]])).shape, [1, 2]);
 });
