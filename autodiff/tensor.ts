@@ -420,7 +420,7 @@ export function keepFromRecycling(t: Tensor): void {
  */
 export function handOut<T>(fn: (x: Tensor) => T, x: Tensor): T {
   const current = frame;
-  if (current === null) return fn(x);
+  if (current === null || containedFunctions.has(fn)) return fn(x);
   keepFromRecycling(x);
   frame = null;
   try {
@@ -428,6 +428,22 @@ export function handOut<T>(fn: (x: Tensor) => T, x: Tensor): T {
   } finally {
     frame = current;
   }
+}
+
+// Functions of mcgrad's own (lib/functions.ts: the problem files' table and
+// quadratic) that keep none of the tensors they are given or make, and call
+// no outside code: handOut runs them inside the frame, so their input and
+// their intermediates are recycled with the rest of the frame's work.
+const containedFunctions = new WeakSet<object>();
+
+/**
+ * @internal Marks `fn`, one of mcgrad's own functions of samples, as keeping
+ * no tensor it is given or makes after it returns (except in its result) and
+ * calling no outside code; returns it. handOut then needs no protection for it.
+ */
+export function selfContainedFunction<F extends (x: Tensor) => unknown>(fn: F): F {
+  containedFunctions.add(fn);
+  return fn;
 }
 
 /** @internal Bytes waiting in the pool (for specs). */

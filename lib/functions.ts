@@ -26,7 +26,7 @@ import {
   matmul,
   type NestedArray,
 } from '../autodiff/index.ts';
-import { trailingAxes } from '../autodiff/tensor.ts';
+import { trailingAxes, selfContainedFunction } from '../autodiff/tensor.ts';
 import type { DiscreteFamily } from './exact.ts';
 
 /** A function given by its values on every outcome, extended multilinearly to relaxed inputs. */
@@ -175,7 +175,7 @@ export function tableFunction(family: DiscreteFamily, values: Tensor | ArrayLike
   } else {
     throw new RangeError(`${op}: unknown family ${JSON.stringify(family)}; expected 'bernoulli', 'categorical' or 'categoricals'`);
   }
-  const f = (x: Tensor): Tensor => evaluate(checkSamples(op, x, eventShape, label));
+  const f = selfContainedFunction((x: Tensor): Tensor => evaluate(checkSamples(op, x, eventShape, label)));
   return Object.assign(f, {
     kind: 'table' as const,
     family,
@@ -199,7 +199,7 @@ export function quadraticFunction(target: Tensor | NestedArray | readonly number
   else throw new TypeError(`${op}: target must be a Tensor or a (nested) array of numbers, got ${target === null ? 'null' : typeof target}`);
   if (t.rank < 1) throw new RangeError(`${op}: target must have at least one axis, got a scalar; wrap it in an array`);
   checkFinite(op, 'target', t.data);
-  const f = (x: Tensor): Tensor => {
+  const f = selfContainedFunction((x: Tensor): Tensor => {
     if (!(x instanceof Tensor)) throw new TypeError(`${op}: the quadratic takes a Tensor of samples, got ${x === null ? 'null' : typeof x}`);
     const eventRank = x.rank - 1;
     let fits = eventRank >= t.rank;
@@ -208,7 +208,7 @@ export function quadraticFunction(target: Tensor | NestedArray | readonly number
       throw new RangeError(`${op}: samples of shape ${formatShape(x.shape)} do not end in the target's shape ${formatShape(t.shape)}; expected [n, ..., ${t.shape.join(',')}]`);
     }
     return sum(square(sub(x, t)), trailingAxes(x.rank)); // [n]
-  };
+  });
   return Object.assign(f, {
     kind: 'quadratic' as const,
     target: t,

@@ -53,7 +53,7 @@ function reduceKernel(x: Tensor, reduced: readonly boolean[], mode: 'sum' | 'max
   const kept = keptShape(shape, reduced);
   const X = x.data;
   const init = mode === 'sum' ? 0 : mode === 'max' ? -Infinity : Infinity;
-  const out = alloc(sizeOf(kept)).fill(init);
+  const out = allocToFill(sizeOf(kept)).fill(init);
   if (X.length === 0) return out;
   if (out.length === 1) {
     let acc = init;

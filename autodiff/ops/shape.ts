@@ -3,7 +3,7 @@
 // op's adjoint (slice ↔ pad, gather ↔ scatterAdd, broadcastTo ↔ sumToShape),
 // so derivatives of any order follow.
 
-import { Tensor, alloc, broadcastShapes, checkShape, formatShape, normalizeAxis, shapesEqual, sizeOf, type Shape } from '../tensor.ts';
+import { Tensor, alloc, allocToFill, broadcastShapes, checkShape, formatShape, normalizeAxis, shapesEqual, sizeOf, type Shape } from '../tensor.ts';
 import { isRecording, record } from '../tape.ts';
 import { checkTensor, broadcastCopy } from './define.ts';
 import { sum } from './reduce.ts';
@@ -141,7 +141,7 @@ export function slice(x: Tensor, axis: number, start: number, end?: number): Ten
   const { outer, inner } = lanes(x.shape, k);
   const shape = [...x.shape];
   shape[k] = e - s;
-  const data = alloc(sizeOf(shape));
+  const data = allocToFill(sizeOf(shape)); // every element copied
   copyBlocks(x.data, n * inner, s * inner, data, (e - s) * inner, 0, (e - s) * inner, outer);
   const out = new Tensor(data, shape);
   if (!isRecording()) return out;
@@ -183,7 +183,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   const shape = [...first.shape];
   shape[k] = total;
   const { outer, inner } = lanes(shape, k);
-  const data = alloc(sizeOf(shape));
+  const data = allocToFill(sizeOf(shape)); // the parts cover it
   const starts: number[] = [];
   let at = 0;
   for (const x of xs) {
@@ -223,7 +223,7 @@ function indicesOf(op: string, indices: Tensor, n: number): Int32Array {
 
 // out[o, j, i] = x[o, idx(o, j, i), i] with idx per lane (gather) or shared (take).
 function selectKernel(X: Float64Array, n: number, outer: number, inner: number, idx: Int32Array, m: number, perLane: boolean): Float64Array {
-  const out = alloc(outer * m * inner);
+  const out = allocToFill(outer * m * inner); // every element written
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
       const row = (o * m + j) * inner;

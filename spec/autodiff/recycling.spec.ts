@@ -10,6 +10,8 @@
 //   estimateGradient's frame: the forward pass of mcgrad's own estimators is
 //   recycled too, but never a tensor handed to f (or one f makes), a tensor a
 //   user's estimator or a user's generator keeps, or a returned one;
+//   mcgrad's own problem functions (quadratic, table) run inside the frame:
+//   their buffers are recycled too, with the same results as a user's wrapper;
 //   allocToFill: the ops that take a recycled buffer without zeroing it write
 //   every element (the pool is filled with NaN first, results compared with
 //   fresh buffers).
@@ -19,6 +21,7 @@ import * as assert from 'uvu/assert';
 import {
   Tensor, grad, valueAndGrad, vjp, rng, sum, mul, add, exp, log, tanh, matmul, square, sub, scalar, tensor, categorical,
   neg, div, sigmoid, softplus, logSigmoid, relu, clamp, where, greater, maximum, softmax, logSoftmax, broadcastTo, transpose,
+  max, slice, concat, gather, take, tableFunction, relaxationEstimator,
   estimateGradient, rebarEstimator, relaxEstimator, quadraticFunction, bernoulli, Rng, type Estimator, type Shape,
   pathwiseEstimator, relaxedBernoulli, RelaxedBernoulli, normal, reinforceMovingAverage, reparameterizations,
 } from '../../index.ts';
@@ -181,6 +184,33 @@ frames('estimateGradient recycles the forward pass of its own estimators; result
   assert.equal(snapshot([...seen.slice(0, firstSeen), ...results]), before);
 });
 
+frames('mcgrad\'s own problem functions run inside the frame: their input and intermediates are pooled, with results bit-identical to a user\'s wrapper of the same function', () => {
+  const table = tableFunction('bernoulli', Array.from({ length: 16 }, (_, i) => Math.sin(i)));
+  const gs = relaxationEstimator('gumbel-softmax', { temperature: 0.5 });
+  const catDist = categorical(tensor([0.5, -0.2, 1, 0]));
+  const runs: [string, () => Tensor[], () => Tensor[]][] = [
+    ['REBAR on the quadratic', () => snapshotOf(call(rebarEstimator, target)), () => snapshotOf(call(rebarEstimator, (x) => target(x)))],
+    ['REBAR on a table', () => snapshotOf(call(rebarEstimator, table)), () => snapshotOf(call(rebarEstimator, (x) => table(x)))],
+    ['Gumbel-softmax on the quadratic', () => [estimateGradient(gs, catDist, target, rng(11), { n: 1000 }).perSample.logits],
+      () => [estimateGradient(gs, catDist, (x) => target(x), rng(11), { n: 1000 }).perSample.logits]],
+  ];
+  for (const [name, own, wrapped] of runs) {
+    setRecycling(true);
+    const ownOut = snapshot(own());
+    const ownPooled = pooledByteCount();
+    setRecycling(true);
+    const wrappedOut = snapshot(wrapped());
+    const wrappedPooled = pooledByteCount();
+    assert.ok(ownPooled > wrappedPooled, `${name}: pooled ${ownPooled} bytes against ${wrappedPooled} for the wrapper`);
+    assert.equal(ownOut, wrappedOut, name);
+    for (let i = 0; i < 3; i++) assert.equal(snapshot(own()), ownOut, `${name}: call ${i + 2} from the pool`);
+  }
+});
+
+function snapshotOf(e: ReturnType<typeof call>): Tensor[] {
+  return [e.perSample.logits, e.gradient.logits, ...leaves(e.stateGradient)];
+}
+
 frames('a user\'s estimator (even one wrapping REBAR\'s) and a user\'s generator are not recycled: what they keep keeps its values', () => {
   const kept: Tensor[] = [];
   const wrapped: Estimator = {
@@ -273,6 +303,8 @@ const v = g300.uniform([L]); // [300]
 const m = g300.uniform([3, 100]);
 const row = g300.uniform([100]);
 const col = g300.uniform([3, 1]);
+const wide = g300.uniform([L, 3]);
+const long = g300.uniform([L + 50]);
 const mm = { a: g300.uniform([20, 7]), b: g300.uniform([7, 15]), r1: g300.uniform([1, 9]), r9: g300.uniform([9, L]), c300: g300.uniform([L, 1]), one: g300.uniform([1, 1]) };
 // [name, run, whether it runs a backward pass (which puts its own temporaries back into the pool)]
 const cases: [string, () => Tensor, boolean?][] = [
@@ -288,6 +320,14 @@ const cases: [string, () => Tensor, boolean?][] = [
     return add(add(matmul(mm.a, mm.b), transpose(matmul(transpose(mm.b), transpose(mm.a)))), add(rows, outerProduct));
   }],
   ['broadcastTo', () => add(broadcastTo(row, [3, 100]), broadcastTo(col, [3, 100]))],
+  ['sum and max on an axis, slice, concat, gather, take', () => {
+    const reduced = add(sum(wide, 1), max(wide, 1)); // [300] from [300, 3]
+    const sliced = slice(long, 0, 20, L + 20);
+    const joined = concat([slice(v, 0, 0, 100), slice(v, 0, 100, L)]);
+    const picked = gather(wide, tensor(Array.from({ length: L }, (_, i) => [i % 3]), [L, 1]), 1); // [300, 1]
+    const taken = take(v, Array.from({ length: L }, (_, i) => (7 * i) % L));
+    return add(add(reduced, sliced), add(joined, add(new Tensor(picked.data, [L]), taken)));
+  }],
   ['random draws', () => {
     const r = rng(3);
     return add(add(r.uniform([L]), r.normal([L])), add(add(r.exponential([L]), r.gumbel([L])), r.logistic([L])));
