@@ -18,15 +18,14 @@ import {
   formatShape,
   sub,
   mul,
-  square,
-  sum,
   reshape,
   slice,
   stack,
   matmul,
   type NestedArray,
 } from '../autodiff/index.ts';
-import { trailingAxes, selfContainedFunction } from '../autodiff/tensor.ts';
+import { selfContainedFunction } from '../autodiff/tensor.ts';
+import { squaredDistance } from '../autodiff/ops/reduce.ts';
 import type { DiscreteFamily } from './exact.ts';
 
 /** A function given by its values on every outcome, extended multilinearly to relaxed inputs. */
@@ -207,7 +206,7 @@ export function quadraticFunction(target: Tensor | NestedArray | readonly number
     if (!fits) {
       throw new RangeError(`${op}: samples of shape ${formatShape(x.shape)} do not end in the target's shape ${formatShape(t.shape)}; expected [n, ..., ${t.shape.join(',')}]`);
     }
-    return sum(square(sub(x, t)), trailingAxes(x.rank)); // [n]
+    return squaredDistance(x, t); // Σ (x − t)² over the trailing axes, one op: [n]
   });
   return Object.assign(f, {
     kind: 'quadratic' as const,

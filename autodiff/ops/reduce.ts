@@ -11,7 +11,7 @@ import { checkTensor, broadcastStrides, toTensor } from './define.ts';
 import { mul, div, sub, equal } from './binary.ts';
 import { neg, expKnown } from './unary.ts';
 import { expKernel, logKernel } from './kernels.ts';
-import { reshape, broadcastTo } from './shape.ts';
+import { reshape, broadcastTo, sumToShape } from './shape.ts';
 
 export type Axis = number | readonly number[];
 
@@ -332,6 +332,66 @@ export function temperedSoftmax(z: Tensor, temperatureIn: Tensor | number): Tens
     }
     // 0 − x, not −x: +0 where every term is 0, as the two-op form's sum of negated terms gives.
     return [dz === null ? null : new Tensor(dz, z.shape), needs[1] ? new Tensor(Float64Array.of(0 - dLam), temperature.shape) : null];
+  });
+}
+
+/**
+ * @internal Σ (x − t)² over every axis of x but the first, as one op: x is
+ * [n, ...E], t's shape is E's trailing axes (it repeats over the others),
+ * the result is [n]. The problem files' quadratic (lib/functions.ts
+ * quadraticFunction). Its value equals sum(square(sub(x, t)), those axes) bit
+ * for bit (the same differences and products, added in the same order from
+ * 0), and so does its first-order backward pass, ∂/∂x = 2(x − t)·g and
+ * ∂/∂t = −Σ_rows 2(x − t)·g, which takes one pass where the three ops take
+ * four and three buffers. Recorded, it is their VJPs, as ops.
+ */
+export function squaredDistance(x: Tensor, t: Tensor): Tensor {
+  checkTensor('squaredDistance', x);
+  checkTensor('squaredDistance', t, 'target');
+  let fits = t.rank >= 1 && x.rank > t.rank;
+  for (let i = 0; fits && i < t.rank; i++) fits = x.shape[x.rank - t.rank + i] === t.shape[i];
+  if (!fits) {
+    throw new RangeError(`squaredDistance: samples of shape ${formatShape(x.shape)} do not end in the target's shape ${formatShape(t.shape)} after a leading axis`);
+  }
+  const n = x.shape[0];
+  const X = x.data;
+  const T = t.data;
+  const period = T.length;
+  const row = n === 0 ? 0 : X.length / n; // a whole number of periods
+  const data = allocToFill(n);
+  for (let i = 0, at = 0; i < n; i++) {
+    let acc = 0;
+    for (let r = 0; r < row; r += period) {
+      for (let k = 0; k < period; k++, at++) {
+        const d = X[at] - T[k];
+        acc += d * d;
+      }
+    }
+    data[i] = acc;
+  }
+  const out = new Tensor(data, [n]);
+  if (!isRecording()) return out;
+  return record('squaredDistance', [x, t], out, (g, needs) => {
+    if (isRecording()) {
+      // Recorded: the VJPs of sum, square and sub, as ops.
+      const kept = x.shape.map((d, i) => (i === 0 ? d : 1));
+      const gd = mul(broadcastTo(reshape(g, kept), x.shape), mul(sub(x, t), 2));
+      return [needs[0] ? gd : null, needs[1] ? sumToShape(neg(gd), t.shape) : null];
+    }
+    const G = g.data;
+    const dx = needs[0] ? allocToFill(X.length) : null;
+    const dt = needs[1] ? alloc(period) : null;
+    for (let i = 0, at = 0; i < n; i++) {
+      const gi = G[i];
+      for (let r = 0; r < row; r += period) {
+        for (let k = 0; k < period; k++, at++) {
+          const v = gi * ((X[at] - T[k]) * 2);
+          if (dx !== null) dx[at] = v;
+          if (dt !== null) dt[k] -= v;
+        }
+      }
+    }
+    return [dx === null ? null : new Tensor(dx, x.shape), dt === null ? null : new Tensor(dt, t.shape)];
   });
 }
 

@@ -13,6 +13,11 @@
 //   softmax(div(z, λ)) bit for bit, tiled rows and ±∞/NaN included; its
 //   derivatives in z and λ, one pass and recorded, equal theirs to rounding,
 //   first and second order, and pass checkGrads.
+//   squaredDistance (Σ (x − t)² over the trailing axes, one op): its value and
+//   its one-pass first-order derivatives in x and t equal those of
+//   sum(square(sub(x, t))) bit for bit, on targets that repeat over some
+//   axes, ±∞/NaN included; recorded and second order equal theirs to
+//   rounding, and pass checkGrads; a target that does not fit throws.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -20,8 +25,8 @@ import * as fc from 'fast-check';
 import {
   Tensor, tensor, scalar, grad, valueAndGrad, add, mul, square, sum, mean, max, min, logsumexp, softmax, logSoftmax, argmax, stack, type Axis,
 } from '../../../index.ts';
-import { div, rng } from '../../../index.ts';
-import { temperedSoftmax } from '../../../autodiff/ops/reduce.ts';
+import { div, rng, sub } from '../../../index.ts';
+import { temperedSoftmax, squaredDistance } from '../../../autodiff/ops/reduce.ts';
 import { checkGrads } from '../../harness/checkGrads.ts';
 import { SEED, shapeArb, tensorOf, distinctTensorOf, real, refReduce, assertClose, assertNondifferentiable } from '../helpers.ts';
 
@@ -371,7 +376,80 @@ tempered('checkGrads in z and λ, first and second order', () => {
   checkGrads((z, l) => temperedSoftmax(z, l), [tensor([[30, -30, 0], [1, 1, 1]]), scalar(1.5)], { order: 2, seed: 5 });
 });
 
+const distance = suite('reduce: squaredDistance, Σ (x − t)² as one op');
+
+/** [x, t] pairs: a target per row, one repeated over an axis, rows of one, none, and non-finite values. */
+function distanceInputs(): [Tensor, Tensor][] {
+  const g = rng(920);
+  return [
+    [g.normal([6, 5]), g.normal([5])],
+    [g.normal([4, 3, 5]), g.normal([5])], // t repeats over the middle axis
+    [g.normal([4, 3, 5]), g.normal([3, 5])],
+    [g.normal([1, 7]), g.normal([7])],
+    [g.normal([5, 1]), g.normal([1])],
+    [new Tensor(new Float64Array(0), [0, 4]), g.normal([4])],
+    [tensor([[1, Infinity, 0], [-Infinity, 2, NaN], [-0, 0, 3]]), tensor([0, 1, -0])],
+  ];
+}
+
+const ops = (x: Tensor, t: Tensor) => sum(square(sub(x, t)), [...Array(x.rank).keys()].slice(1));
+const sameValues = (a: Float64Array, b: Float64Array) => a.length === b.length && a.every((v, i) => v === b[i] || (v !== v && b[i] !== b[i]));
+
+distance('its value and its one-pass derivatives in x and t equal the three ops\' bit for bit', () => {
+  for (const [x, t] of distanceInputs()) {
+    const label = `x ${x.shape}, t ${t.shape}`;
+    const fused = squaredDistance(x, t);
+    assert.equal(fused.shape, [x.shape[0]], label);
+    assert.ok(sameValues(fused.data, ops(x, t).data), `value, ${label}`);
+    const c = rng(921).normal([x.shape[0]]); // a cotangent per row
+    const loss = (of: typeof ops) => (a: Tensor, b: Tensor) => sum(mul(of(a, b), c));
+    const [fx, ft] = grad(loss(squaredDistance), { argnums: [0, 1] })(x, t) as Tensor[];
+    const [ox, ot] = grad(loss(ops), { argnums: [0, 1] })(x, t) as Tensor[];
+    assert.ok(sameValues(fx.data, ox.data), `d/dx, ${label}`);
+    assert.ok(sameValues(ft.data, ot.data), `d/dt, ${label}`);
+  }
+});
+
+distance('recorded derivatives and second order equal the three ops\' to rounding', () => {
+  const close = (a: Float64Array, b: Float64Array, what: string) => {
+    for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-13 * (1 + Math.abs(b[i])), `${what} ${i}: ${a[i]} against ${b[i]}`);
+  };
+  for (const [x, t] of distanceInputs().slice(0, 5)) {
+    const c = rng(922).normal([x.shape[0]]);
+    const w = rng(923).normal(x.shape);
+    const v = rng(924).normal(t.shape);
+    // A loss not linear in the distance, so the second order sees g depend on x and t.
+    const loss = (of: typeof ops) => (a: Tensor, b: Tensor) => sum(mul(c, square(of(a, b))));
+    let recorded: Tensor[] = [];
+    valueAndGrad((y: Tensor) => {
+      recorded = grad(loss(squaredDistance), { argnums: [0, 1] })(x, t) as Tensor[];
+      return sum(y);
+    })(scalar(0));
+    const [ox, ot] = grad(loss(ops), { argnums: [0, 1] })(x, t) as Tensor[];
+    close(recorded[0].data, ox.data, `recorded d/dx, x ${x.shape}`);
+    close(recorded[1].data, ot.data, `recorded d/dt, x ${x.shape}`);
+    const second = (of: typeof ops) =>
+      grad((a: Tensor, b: Tensor) => {
+        const [gx, gt] = grad(loss(of), { argnums: [0, 1] })(a, b) as Tensor[];
+        return add(sum(mul(gx, w)), sum(mul(gt, v)));
+      }, { argnums: [0, 1] })(x, t) as Tensor[];
+    const [sx, st] = second(squaredDistance);
+    const [rx, rt] = second(ops);
+    close(sx.data, rx.data, `second order x, x ${x.shape}`);
+    close(st.data, rt.data, `second order t, x ${x.shape}`);
+  }
+});
+
+distance('checkGrads in x and t, first and second order; a target that does not fit throws', () => {
+  checkGrads((x, t) => squaredDistance(x, t), [rng(925).normal([4, 3]), rng(926).normal([3])], { order: 2, seed: 6 });
+  checkGrads((x, t) => squaredDistance(x, t), [rng(927).normal([2, 3, 2]), rng(928).normal([2])], { order: 2, seed: 7 });
+  assert.throws(() => squaredDistance(rng(1).normal([4, 3]), rng(2).normal([4])), /squaredDistance: samples of shape \[4,3\] do not end in the target's shape \[4\]/);
+  assert.throws(() => squaredDistance(rng(1).normal([3]), rng(2).normal([3])), /squaredDistance: samples of shape \[3\]/);
+  assert.throws(() => squaredDistance(rng(1).normal([2, 3]), scalar(1)), /squaredDistance/);
+});
+
 grads.run();
 forward.run();
 tempered.run();
+distance.run();
 nondiff.run();
