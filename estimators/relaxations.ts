@@ -20,7 +20,7 @@
 // straight-through forms pass x = b + (s − stop(s)) to f (exactly b in value,
 // the gradient of s), Gumbel-softmax reports f(b) + (f(σ_τ(z)) − stop(f(σ_τ(z)))).
 
-import { Tensor, add, sub, mean, sigmoid, softmax, logSoftmax, broadcastTo, expandDims, stopGradient, concat, slice, formatShape } from '../autodiff/index.ts';
+import { Tensor, add, sub, mean, sigmoid, softmax, logSoftmax, broadcastTo, expandDims, stopGradient, formatShape } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
 import { conditionalLogistic, conditionalGumbel } from '../lib/gumbel.ts';
 import { checkFamily, checkSamples, drawNoise, perturb, hard, relaxed, sample, type Dist, type Family, type SampleFunction } from './families.ts';
@@ -124,11 +124,10 @@ export function gumbelSoftmax(dist: Dist, f: SampleFunction, rng: Rng, options: 
   const z = perturb(dist, drawNoise(dist, rng, n, tiled)); // [n, ...E]
   const b = hard(dist.family, z); // [n, ...E], a constant
   const soft = relaxed(dist.family, z, tau); // [n, ...E]
-  // f at the constants b and σ_τ(stop z) (the same values as soft, held) in one call, and at
-  // soft in another, so that the backward pass runs through f on n rows rather than 3n.
-  const fixed = evaluate(name, f, concat([b, stopGradient(soft)], 0), 2 * n); // [2n]
-  const fb = slice(fixed, 0, 0, n);
-  const pathOnly = sub(evaluate(name, f, soft, n), slice(fixed, 0, n, 2 * n)); // value 0
+  // f at the constants b and σ_τ(stop z) (the same values as soft, held), and at soft: the
+  // backward pass runs through f on n rows, the third call's.
+  const fb = evaluate(name, f, b, n);
+  const pathOnly = sub(evaluate(name, f, soft, n), evaluate(name, f, stopGradient(soft), n)); // value 0
   return surrogateOf(add(fb, pathOnly), fb, undefined);
 }
 
