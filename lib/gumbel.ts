@@ -38,7 +38,6 @@ import {
   oneHot,
   broadcastTo,
   stopGradient,
-  sigmoid,
   sumToShape,
 } from '../autodiff/index.ts';
 import { alloc, allocToFill, shapesEqual } from '../autodiff/tensor.ts';
@@ -395,7 +394,6 @@ function signedSoftplus(l: Tensor, b: Tensor, v: Tensor): Tensor {
   const V = v.data;
   const period = L.length;
   const sign = alloc(B.length);
-  const shift = alloc(B.length); // a
   const inner = alloc(B.length); // u
   const out = alloc(B.length);
   for (let i = 0, j = 0; i < B.length; i++, j = j + 1 === period ? 0 : j + 1) {
@@ -404,13 +402,11 @@ function signedSoftplus(l: Tensor, b: Tensor, v: Tensor): Tensor {
     if (B[i] !== 0) {
       const u = L[j] + logV;
       sign[i] = 1;
-      shift[i] = logV;
       inner[i] = u;
       out[i] = softplusKernel(u) + -logOneMinusV;
     } else {
       const u = -L[j] + logOneMinusV;
       sign[i] = -1;
-      shift[i] = logOneMinusV;
       inner[i] = u;
       out[i] = -softplusKernel(u) + logV;
     }
@@ -418,8 +414,13 @@ function signedSoftplus(l: Tensor, b: Tensor, v: Tensor): Tensor {
   const result = new Tensor(out, b.shape);
   if (!isRecording()) return result;
   return record('conditionalLogistic', [l], result, (g) => {
-    // Recorded (a gradient of this gradient is wanted): σ(u) as ops on l, u = s·l + a.
-    if (isRecording()) return [sumToShape(mul(g, sigmoid(add(mul(new Tensor(sign, b.shape), l), new Tensor(shift, b.shape)))), l.shape)];
+    // Recorded (a gradient of this gradient is wanted): σ(u), u = s·l + a, as an op on l
+    // from its values (∂/∂l = s σ(u)(1 − σ(u))).
+    if (isRecording()) {
+      const S = allocToFill(inner.length);
+      for (let i = 0; i < S.length; i++) S[i] = sigmoidKernel(inner[i]);
+      return [sumToShape(mul(g, sigmoidFromValues(l, new Tensor(S, b.shape), new Tensor(sign, b.shape))), l.shape)];
+    }
     const G = g.data;
     const slope = alloc(G.length);
     for (let i = 0; i < G.length; i++) slope[i] = G[i] * sigmoidKernel(inner[i]);
@@ -475,6 +476,20 @@ export function conditionalGumbelUnchecked(logTheta: Tensor, b: Tensor, v: Tenso
   return truncatedRows(l, hot.data, v);
 }
 
+/**
+ * σ(u) as an op on l, for u = s ⊙ l + a elementwise (l repeating along u's
+ * leading axes), from its values S, already computed: the recorded backward
+ * passes of the conditional samplers, whose forward passes know σ(u) (or the
+ * same quantity in another form) element by element. Its VJP,
+ * s ⊙ S ⊙ (1 − S) summed back to l's shape, is written with S itself, so a
+ * derivative of any order is correct; an element where S is 0 (the sampled
+ * class of a categorical) has derivative 0.
+ */
+function sigmoidFromValues(l: Tensor, S: Tensor, s: Tensor | number): Tensor {
+  if (!isRecording()) return S;
+  return record('sigmoidFromValues', [l], S, (g) => [sumToShape(mul(mul(g, s), mul(S, sub(1, S))), l.shape)]);
+}
+
 // z̃ | b for every row of K classes as one op. With E = −log v (exponential
 // arrival times) and 1/θ_k = e^−log θ_k:
 //   z̃_b = t = −log E_b           (the row's class b, where θ does not enter)
@@ -526,21 +541,9 @@ function truncatedRows(l: Tensor, B: Float64Array, v: Tensor): Tensor {
   const result = new Tensor(out, v.shape);
   if (!isRecording()) return result;
   return record('conditionalGumbel', [l], result, (g) => {
-    if (isRecording()) {
-      // Recorded (a gradient of this gradient is wanted): the share σ(log E_k − log θ_k + t)
-      // as ops on l, masked by 1 − b.
-      const cold = new Tensor(B.map((bit) => 1 - bit), v.shape);
-      const logE = alloc(V.length); // log E_k = log(−log v_k)
-      const top = alloc(V.length); // t, spread over the row
-      for (let row = 0; row < V.length; row += K) {
-        let vb = 0;
-        for (let k = 0; k < K; k++) vb += B[row + k] * V[row + k];
-        top.fill(-logKernel(-logKernel(vb)), row, row + K);
-        for (let i = row; i < row + K; i++) if (B[i] === 0) logE[i] = logKernel(-logKernel(V[i]));
-      }
-      const w = sigmoid(add(sub(new Tensor(logE, v.shape), l), new Tensor(top, v.shape)));
-      return [sumToShape(mul(g, mul(cold, w)), l.shape)];
-    }
+    // Recorded (a gradient of this gradient is wanted): the share σ(log E_k − log θ_k + t),
+    // 0 at b, as an op on l from its values (∂/∂log θ_k = −share (1 − share)).
+    if (isRecording()) return [sumToShape(mul(g, sigmoidFromValues(l, new Tensor(share, v.shape), -1)), l.shape)];
     const G = g.data;
     const slope = allocToFill(G.length);
     for (let i = 0; i < G.length; i++) slope[i] = B[i] !== 0 ? 0 : G[i] * share[i];
