@@ -5,7 +5,7 @@
 // exponentiating: exp never sees a positive argument, so inputs of ±1000 stay
 // finite (the max-shift trick).
 
-import { Tensor, alloc, allocToFill, formatShape, normalizeAxis, sizeOf, type Shape } from '../tensor.ts';
+import { Tensor, alloc, allocToFill, formatShape, normalizeAxis, shapesEqual, sizeOf, type Shape } from '../tensor.ts';
 import { isRecording, record, recordNondifferentiable, stopGradient } from '../tape.ts';
 import { checkTensor, broadcastStrides, toTensor } from './define.ts';
 import { mul, div, sub, equal } from './binary.ts';
@@ -314,12 +314,9 @@ export function temperedSoftmax(z: Tensor, temperatureIn: Tensor | number): Tens
   if (!isRecording()) return out;
   return record('temperedSoftmax', [z, temperature], out, (g, needs) => {
     if (isRecording()) {
-      // Recorded: the VJPs of softmax and of div, as ops.
-      const gs = mul(out, sub(g, sum(mul(g, out), -1, true)));
-      return [
-        needs[0] ? div(gs, temperature) : null,
-        needs[1] ? reshape(sum(neg(mul(gs, div(div(z, temperature), temperature)))), temperature.shape) : null,
-      ];
+      // Recorded: dz as one op, and ∂/∂λ = −Σ z ⊙ dz / λ (the softmax sees z/λ only).
+      const dz = softmaxGradient(g, out, temperature);
+      return [needs[0] ? dz : null, needs[1] ? reshape(neg(div(sum(mul(dz, z)), temperature)), temperature.shape) : null];
     }
     const G = g.data;
     const dz = needs[0] ? allocToFill(G.length) : null;
@@ -392,6 +389,73 @@ export function squaredDistance(x: Tensor, t: Tensor): Tensor {
       }
     }
     return [dx === null ? null : new Tensor(dx, x.shape), dt === null ? null : new Tensor(dt, t.shape)];
+  });
+}
+
+/**
+ * @internal The VJP of temperedSoftmax in z as one op, along the last axis,
+ * for a scalar λ:
+ *   dz = y ⊙ (g − Σ g ⊙ y) / λ,   y = softmax(z / λ)
+ * The recorded backward passes of the categorical relaxations take it, so a
+ * gradient of their gradient (REBAR's and RELAX's variance gradient) goes
+ * through one node where the ops took seven. With h the cotangent of dz and
+ * c = h / λ, its derivatives are
+ *   ∂/∂g = y ⊙ (h − Σ h ⊙ y) / λ            (this op again, at h)
+ *   ∂/∂y = c ⊙ (g − Σ g ⊙ y) − (Σ c ⊙ y) g
+ *   ∂/∂λ = −Σ h ⊙ dz / λ                    (dz is proportional to 1/λ)
+ * in one pass, or as ops when a transform records them.
+ */
+export function softmaxGradient(g: Tensor, y: Tensor, temperature: Tensor): Tensor {
+  checkTensor('softmaxGradient', g);
+  checkTensor('softmaxGradient', y);
+  checkTensor('softmaxGradient', temperature, 'temperature');
+  if (!shapesEqual(g.shape, y.shape) || g.rank === 0 || temperature.rank !== 0) {
+    throw new RangeError(`softmaxGradient: g ${formatShape(g.shape)} and y ${formatShape(y.shape)} must have one shape of rank ≥ 1, and λ ${formatShape(temperature.shape)} be a scalar`);
+  }
+  const lam = temperature.data[0];
+  const n = g.shape[g.rank - 1];
+  const G = g.data;
+  const Y = y.data;
+  const rows = n === 0 ? 0 : G.length / n;
+  const totals = alloc(rows); // Σ g ⊙ y per row, kept for the backward pass
+  const data = allocToFill(G.length);
+  for (let r = 0, from = 0; r < rows; r++, from += n) {
+    let total = 0;
+    for (let k = from; k < from + n; k++) total += G[k] * Y[k];
+    totals[r] = total;
+    for (let k = from; k < from + n; k++) data[k] = (Y[k] * (G[k] - total)) / lam;
+  }
+  const out = new Tensor(data, g.shape);
+  if (!isRecording()) return out;
+  return record('softmaxGradient', [g, y, temperature], out, (h, needs) => {
+    if (isRecording()) {
+      const c = div(h, temperature);
+      return [
+        needs[0] ? softmaxGradient(h, y, temperature) : null,
+        needs[1] ? sub(mul(c, sub(g, sum(mul(g, y), -1, true))), mul(sum(mul(c, y), -1, true), g)) : null,
+        needs[2] ? reshape(neg(div(sum(mul(h, out)), temperature)), temperature.shape) : null,
+      ];
+    }
+    const H = h.data;
+    const dg = needs[0] ? allocToFill(G.length) : null;
+    const dy = needs[1] ? allocToFill(G.length) : null;
+    let dLam = 0;
+    for (let r = 0, from = 0; r < rows; r++, from += n) {
+      let hy = 0;
+      for (let k = from; k < from + n; k++) hy += H[k] * Y[k];
+      const total = totals[r];
+      for (let k = from; k < from + n; k++) {
+        const c = H[k] / lam;
+        if (dg !== null) dg[k] = (Y[k] * (H[k] - hy)) / lam;
+        if (dy !== null) dy[k] = c * (G[k] - total) - (hy / lam) * G[k];
+        dLam -= (H[k] * data[k]) / lam;
+      }
+    }
+    return [
+      dg === null ? null : new Tensor(dg, g.shape),
+      dy === null ? null : new Tensor(dy, g.shape),
+      needs[2] ? new Tensor(Float64Array.of(dLam), temperature.shape) : null,
+    ];
   });
 }
 

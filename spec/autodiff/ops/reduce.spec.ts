@@ -13,6 +13,10 @@
 //   softmax(div(z, λ)) bit for bit, tiled rows and ±∞/NaN included; its
 //   derivatives in z and λ, one pass and recorded, equal theirs to rounding,
 //   first and second order, and pass checkGrads.
+//   softmaxGradient (temperedSoftmax's VJP in z, one op, taken by its recorded
+//   backward pass): its value equals y ⊙ (g − Σ g ⊙ y) / λ as ops bit for bit;
+//   its one-pass derivatives in g, y and λ equal the recorded ones (and the
+//   ops') to rounding; checkGrads first and second order; bad shapes throw.
 //   squaredDistance (Σ (x − t)² over the trailing axes, one op): its value and
 //   its one-pass first-order derivatives in x and t equal those of
 //   sum(square(sub(x, t))) bit for bit, on targets that repeat over some
@@ -26,7 +30,7 @@ import {
   Tensor, tensor, scalar, grad, valueAndGrad, add, mul, square, sum, mean, max, min, logsumexp, softmax, logSoftmax, argmax, stack, type Axis,
 } from '../../../index.ts';
 import { div, rng, sub } from '../../../index.ts';
-import { temperedSoftmax, squaredDistance } from '../../../autodiff/ops/reduce.ts';
+import { temperedSoftmax, squaredDistance, softmaxGradient } from '../../../autodiff/ops/reduce.ts';
 import { checkGrads } from '../../harness/checkGrads.ts';
 import { SEED, shapeArb, tensorOf, distinctTensorOf, real, refReduce, assertClose, assertNondifferentiable } from '../helpers.ts';
 
@@ -376,6 +380,47 @@ tempered('checkGrads in z and λ, first and second order', () => {
   checkGrads((z, l) => temperedSoftmax(z, l), [tensor([[30, -30, 0], [1, 1, 1]]), scalar(1.5)], { order: 2, seed: 5 });
 });
 
+const softmaxGrad = suite('reduce: softmaxGradient, temperedSoftmax\'s VJP in z as one op');
+
+/** y ⊙ (g − Σ g ⊙ y) / λ along the last axis, as ops. */
+const softmaxGradientOps = (g: Tensor, y: Tensor, lam: Tensor) => div(mul(y, sub(g, sum(mul(g, y), -1, true))), lam);
+
+softmaxGrad('its value equals the ops\' bit for bit; its derivatives in g, y and λ, one pass and recorded, equal the ops\' to rounding', () => {
+  const close = (a: Float64Array, b: Float64Array, what: string) => {
+    for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-13 * (1 + Math.abs(b[i])), `${what} ${i}: ${a[i]} against ${b[i]}`);
+  };
+  for (const shape of [[6, 5], [2, 3, 4], [7], [3, 1]]) {
+    const z = rng(930).normal(shape);
+    const lam = scalar(0.7);
+    const y = softmax(div(z, lam), -1);
+    const g = rng(931).normal(shape);
+    const h = rng(932).normal(shape);
+    assert.equal(Array.from(softmaxGradient(g, y, lam).data), Array.from(softmaxGradientOps(g, y, lam).data), `value, shape ${shape}`);
+    // A loss quadratic in the op's output, so its cotangent depends on g, y and λ.
+    const loss = (of: typeof softmaxGradientOps) => (a: Tensor, b: Tensor, l: Tensor) => sum(mul(h, square(of(a, b, l))));
+    const onePass = grad(loss(softmaxGradient), { argnums: [0, 1, 2] })(g, y, lam) as Tensor[];
+    let recorded: Tensor[] = [];
+    valueAndGrad((q: Tensor) => {
+      recorded = grad(loss(softmaxGradient), { argnums: [0, 1, 2] })(g, y, lam) as Tensor[];
+      return sum(q);
+    })(scalar(0));
+    const ops = grad(loss(softmaxGradientOps), { argnums: [0, 1, 2] })(g, y, lam) as Tensor[];
+    ['g', 'y', 'λ'].forEach((name, i) => {
+      close(onePass[i].data, ops[i].data, `one pass d/d${name}, shape ${shape}`);
+      close(recorded[i].data, ops[i].data, `recorded d/d${name}, shape ${shape}`);
+    });
+  }
+});
+
+softmaxGrad('checkGrads in g, y and λ, first and second order; bad shapes throw', () => {
+  const y = softmax(rng(933).normal([4, 3]), -1);
+  checkGrads((g, yy, l) => softmaxGradient(g, yy, l), [rng(934).normal([4, 3]), y, scalar(0.6)], { order: 2, seed: 8 });
+  checkGrads((g, yy, l) => softmaxGradient(g, yy, l), [rng(935).normal([2, 2, 3]), softmax(rng(936).normal([2, 2, 3]), -1), scalar(1.7)], { order: 2, seed: 9 });
+  assert.throws(() => softmaxGradient(rng(1).normal([4, 3]), rng(2).normal([4, 2]), scalar(1)), /softmaxGradient: g \[4,3\] and y \[4,2\]/);
+  assert.throws(() => softmaxGradient(rng(1).normal([4, 3]), rng(2).normal([4, 3]), tensor([1, 2])), /softmaxGradient/);
+  assert.throws(() => softmaxGradient(scalar(1), scalar(1), scalar(1)), /softmaxGradient/);
+});
+
 const distance = suite('reduce: squaredDistance, Σ (x − t)² as one op');
 
 /** [x, t] pairs: a target per row, one repeated over an axis, rows of one, none, and non-finite values. */
@@ -451,5 +496,6 @@ distance('checkGrads in x and t, first and second order; a target that does not 
 grads.run();
 forward.run();
 tempered.run();
+softmaxGrad.run();
 distance.run();
 nondiff.run();
