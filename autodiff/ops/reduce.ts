@@ -370,9 +370,8 @@ export function squaredDistance(x: Tensor, t: Tensor): Tensor {
   if (!isRecording()) return out;
   return record('squaredDistance', [x, t], out, (g, needs) => {
     if (isRecording()) {
-      // Recorded: the VJPs of sum, square and sub, as ops.
-      const kept = x.shape.map((d, i) => (i === 0 ? d : 1));
-      const gd = mul(broadcastTo(reshape(g, kept), x.shape), mul(sub(x, t), 2));
+      // Recorded: ∂/∂x as one op, ∂/∂t = −(∂/∂x) summed over the repeats.
+      const gd = squaredDistanceGradient(g, x, t);
       return [needs[0] ? gd : null, needs[1] ? sumToShape(neg(gd), t.shape) : null];
     }
     const G = g.data;
@@ -436,25 +435,98 @@ export function softmaxGradient(g: Tensor, y: Tensor, temperature: Tensor): Tens
         needs[2] ? reshape(neg(div(sum(mul(h, out)), temperature)), temperature.shape) : null,
       ];
     }
+    // Multiplied by 1/λ rather than divided by λ (three divisions per element
+    // would be most of the pass): equal to the forms above to rounding.
     const H = h.data;
+    const inv = 1 / lam;
     const dg = needs[0] ? allocToFill(G.length) : null;
     const dy = needs[1] ? allocToFill(G.length) : null;
-    let dLam = 0;
+    let hdz = 0; // Σ h ⊙ dz
     for (let r = 0, from = 0; r < rows; r++, from += n) {
       let hy = 0;
       for (let k = from; k < from + n; k++) hy += H[k] * Y[k];
       const total = totals[r];
       for (let k = from; k < from + n; k++) {
-        const c = H[k] / lam;
-        if (dg !== null) dg[k] = (Y[k] * (H[k] - hy)) / lam;
-        if (dy !== null) dy[k] = c * (G[k] - total) - (hy / lam) * G[k];
-        dLam -= (H[k] * data[k]) / lam;
+        const hk = H[k];
+        if (dg !== null) dg[k] = Y[k] * (hk - hy) * inv;
+        if (dy !== null) dy[k] = (hk * (G[k] - total) - hy * G[k]) * inv;
+        hdz += hk * data[k];
       }
     }
     return [
       dg === null ? null : new Tensor(dg, g.shape),
       dy === null ? null : new Tensor(dy, g.shape),
-      needs[2] ? new Tensor(Float64Array.of(dLam), temperature.shape) : null,
+      needs[2] ? new Tensor(Float64Array.of(-hdz * inv), temperature.shape) : null,
+    ];
+  });
+}
+
+/**
+ * @internal squaredDistance's VJP in x as one op: 2(x − t) ⊙ g, g [n] spread
+ * over each row of x [n, ...E], t repeating along x as in squaredDistance.
+ * Its recorded backward pass takes it, so a gradient of a gradient through
+ * the quadratic goes through one node where the ops took four. With h the
+ * cotangent (x's shape), its derivatives are
+ *   ∂/∂g_i = Σ_j 2(x − t)_ij h_ij,   ∂/∂x = 2 g ⊙ h,   ∂/∂t = −Σ_rows 2 g ⊙ h
+ * in one pass, or as ops when a transform records them. Its value equals
+ * the ops' (sub, mul by 2, mul by the spread g) bit for bit.
+ */
+export function squaredDistanceGradient(g: Tensor, x: Tensor, t: Tensor): Tensor {
+  checkTensor('squaredDistanceGradient', g);
+  checkTensor('squaredDistanceGradient', x);
+  checkTensor('squaredDistanceGradient', t, 'target');
+  let fits = t.rank >= 1 && x.rank > t.rank && g.rank === 1 && g.shape[0] === x.shape[0];
+  for (let i = 0; fits && i < t.rank; i++) fits = x.shape[x.rank - t.rank + i] === t.shape[i];
+  if (!fits) {
+    throw new RangeError(`squaredDistanceGradient: g ${formatShape(g.shape)}, x ${formatShape(x.shape)} and t ${formatShape(t.shape)} do not fit: expected [n], [n, ..., ${t.shape.join(',')}] and [${t.shape.join(',')}]`);
+  }
+  const n = x.shape[0];
+  const G = g.data;
+  const X = x.data;
+  const T = t.data;
+  const period = T.length;
+  const row = n === 0 ? 0 : X.length / n;
+  const data = allocToFill(X.length);
+  for (let i = 0, at = 0; i < n; i++) {
+    const gi = G[i];
+    for (let r = 0; r < row; r += period) {
+      for (let k = 0; k < period; k++, at++) data[at] = gi * ((X[at] - T[k]) * 2);
+    }
+  }
+  const out = new Tensor(data, x.shape);
+  if (!isRecording()) return out;
+  return record('squaredDistanceGradient', [g, x, t], out, (h, needs) => {
+    if (isRecording()) {
+      const kept = x.shape.map((d, i) => (i === 0 ? d : 1));
+      const dx = mul(broadcastTo(reshape(g, kept), x.shape), mul(h, 2));
+      return [
+        needs[0] ? sum(mul(h, mul(sub(x, t), 2)), [...Array(x.rank).keys()].slice(1)) : null,
+        needs[1] ? dx : null,
+        needs[2] ? sumToShape(neg(dx), t.shape) : null,
+      ];
+    }
+    const H = h.data;
+    const dg = needs[0] ? allocToFill(n) : null;
+    const dx = needs[1] ? allocToFill(X.length) : null;
+    const dt = needs[2] ? alloc(period) : null;
+    for (let i = 0, at = 0; i < n; i++) {
+      const gi = G[i];
+      let acc = 0;
+      for (let r = 0; r < row; r += period) {
+        for (let k = 0; k < period; k++, at++) {
+          const hk = H[at];
+          acc += hk * ((X[at] - T[k]) * 2);
+          const v = gi * (hk * 2);
+          if (dx !== null) dx[at] = v;
+          if (dt !== null) dt[k] -= v;
+        }
+      }
+      if (dg !== null) dg[i] = acc;
+    }
+    return [
+      dg === null ? null : new Tensor(dg, g.shape),
+      dx === null ? null : new Tensor(dx, x.shape),
+      dt === null ? null : new Tensor(dt, t.shape),
     ];
   });
 }

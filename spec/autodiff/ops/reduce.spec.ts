@@ -22,6 +22,8 @@
 //   sum(square(sub(x, t))) bit for bit, on targets that repeat over some
 //   axes, ±∞/NaN included; recorded and second order equal theirs to
 //   rounding, and pass checkGrads; a target that does not fit throws.
+//   squaredDistanceGradient (its VJP in x, one op, taken by its recorded
+//   backward pass): the same checks as softmaxGradient's.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -29,8 +31,8 @@ import * as fc from 'fast-check';
 import {
   Tensor, tensor, scalar, grad, valueAndGrad, add, mul, square, sum, mean, max, min, logsumexp, softmax, logSoftmax, argmax, stack, type Axis,
 } from '../../../index.ts';
-import { div, rng, sub } from '../../../index.ts';
-import { temperedSoftmax, squaredDistance, softmaxGradient } from '../../../autodiff/ops/reduce.ts';
+import { div, rng, sub, reshape, broadcastTo } from '../../../index.ts';
+import { temperedSoftmax, squaredDistance, squaredDistanceGradient, softmaxGradient } from '../../../autodiff/ops/reduce.ts';
 import { checkGrads } from '../../harness/checkGrads.ts';
 import { SEED, shapeArb, tensorOf, distinctTensorOf, real, refReduce, assertClose, assertNondifferentiable } from '../helpers.ts';
 
@@ -382,33 +384,42 @@ tempered('checkGrads in z and λ, first and second order', () => {
 
 const softmaxGrad = suite('reduce: softmaxGradient, temperedSoftmax\'s VJP in z as one op');
 
+type Ternary = (a: Tensor, b: Tensor, c: Tensor) => Tensor;
+
+/**
+ * A fused op of three tensors against the same map as ops: its value bit for
+ * bit, and its derivatives in all three, one pass and recorded (under an outer
+ * transform), to 1e-13, under ⟨h, out²⟩ (quadratic, so the cotangent reaching
+ * the op depends on its inputs).
+ */
+function checkFusedAgainstOps(fused: Ternary, ops: Ternary, args: [Tensor, Tensor, Tensor], h: Tensor, names: string, label: string): void {
+  assert.equal(Array.from(fused(...args).data), Array.from(ops(...args).data), `value, ${label}`);
+  const loss = (of: Ternary) => (a: Tensor, b: Tensor, c: Tensor) => sum(mul(h, square(of(a, b, c))));
+  const onePass = grad(loss(fused), { argnums: [0, 1, 2] })(...args) as Tensor[];
+  let recorded: Tensor[] = [];
+  valueAndGrad((q: Tensor) => {
+    recorded = grad(loss(fused), { argnums: [0, 1, 2] })(...args) as Tensor[];
+    return sum(q);
+  })(scalar(0));
+  const reference = grad(loss(ops), { argnums: [0, 1, 2] })(...args) as Tensor[];
+  [...names].forEach((name, i) => {
+    for (const [how, got] of [['one pass', onePass[i]], ['recorded', recorded[i]]] as const) {
+      const want = reference[i].data;
+      for (let j = 0; j < want.length; j++) {
+        assert.ok(Math.abs(got.data[j] - want[j]) <= 1e-13 * (1 + Math.abs(want[j])), `${how} d/d${name} ${j}, ${label}: ${got.data[j]} against ${want[j]}`);
+      }
+    }
+  });
+}
+
 /** y ⊙ (g − Σ g ⊙ y) / λ along the last axis, as ops. */
 const softmaxGradientOps = (g: Tensor, y: Tensor, lam: Tensor) => div(mul(y, sub(g, sum(mul(g, y), -1, true))), lam);
 
 softmaxGrad('its value equals the ops\' bit for bit; its derivatives in g, y and λ, one pass and recorded, equal the ops\' to rounding', () => {
-  const close = (a: Float64Array, b: Float64Array, what: string) => {
-    for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-13 * (1 + Math.abs(b[i])), `${what} ${i}: ${a[i]} against ${b[i]}`);
-  };
   for (const shape of [[6, 5], [2, 3, 4], [7], [3, 1]]) {
-    const z = rng(930).normal(shape);
     const lam = scalar(0.7);
-    const y = softmax(div(z, lam), -1);
-    const g = rng(931).normal(shape);
-    const h = rng(932).normal(shape);
-    assert.equal(Array.from(softmaxGradient(g, y, lam).data), Array.from(softmaxGradientOps(g, y, lam).data), `value, shape ${shape}`);
-    // A loss quadratic in the op's output, so its cotangent depends on g, y and λ.
-    const loss = (of: typeof softmaxGradientOps) => (a: Tensor, b: Tensor, l: Tensor) => sum(mul(h, square(of(a, b, l))));
-    const onePass = grad(loss(softmaxGradient), { argnums: [0, 1, 2] })(g, y, lam) as Tensor[];
-    let recorded: Tensor[] = [];
-    valueAndGrad((q: Tensor) => {
-      recorded = grad(loss(softmaxGradient), { argnums: [0, 1, 2] })(g, y, lam) as Tensor[];
-      return sum(q);
-    })(scalar(0));
-    const ops = grad(loss(softmaxGradientOps), { argnums: [0, 1, 2] })(g, y, lam) as Tensor[];
-    ['g', 'y', 'λ'].forEach((name, i) => {
-      close(onePass[i].data, ops[i].data, `one pass d/d${name}, shape ${shape}`);
-      close(recorded[i].data, ops[i].data, `recorded d/d${name}, shape ${shape}`);
-    });
+    const y = softmax(div(rng(930).normal(shape), lam), -1);
+    checkFusedAgainstOps(softmaxGradient, softmaxGradientOps, [rng(931).normal(shape), y, lam], rng(932).normal(shape), 'gyλ', `shape ${shape}`);
   }
 });
 
@@ -483,6 +494,18 @@ distance('recorded derivatives and second order equal the three ops\' to roundin
     close(sx.data, rx.data, `second order x, x ${x.shape}`);
     close(st.data, rt.data, `second order t, x ${x.shape}`);
   }
+});
+
+distance('squaredDistanceGradient, its VJP in x as one op: value bit for bit, derivatives in g, x and t (one pass and recorded) to rounding, against the ops', () => {
+  /** 2(x − t) ⊙ g spread over x's rows, as ops. */
+  const gradientOps = (g: Tensor, x: Tensor, t: Tensor) => mul(broadcastTo(reshape(g, x.shape.map((d, i) => (i === 0 ? d : 1))), x.shape), mul(sub(x, t), 2));
+  for (const [x, t] of distanceInputs().slice(0, 5)) {
+    checkFusedAgainstOps(squaredDistanceGradient, gradientOps, [rng(940).normal([x.shape[0]]), x, t], rng(941).normal(x.shape), 'gxt', `x ${x.shape}, t ${t.shape}`);
+  }
+  checkGrads((g, x, t) => squaredDistanceGradient(g, x, t), [rng(942).normal([4]), rng(943).normal([4, 3]), rng(944).normal([3])], { order: 2, seed: 10 });
+  checkGrads((g, x, t) => squaredDistanceGradient(g, x, t), [rng(945).normal([2]), rng(946).normal([2, 3, 2]), rng(947).normal([2])], { order: 2, seed: 11 });
+  assert.throws(() => squaredDistanceGradient(rng(1).normal([3]), rng(2).normal([4, 3]), rng(3).normal([3])), /squaredDistanceGradient: g \[3\], x \[4,3\] and t \[3\] do not fit/);
+  assert.throws(() => squaredDistanceGradient(rng(1).normal([4]), rng(2).normal([4, 3]), rng(3).normal([2])), /squaredDistanceGradient/);
 });
 
 distance('checkGrads in x and t, first and second order; a target that does not fit throws', () => {
