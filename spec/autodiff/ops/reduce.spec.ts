@@ -8,7 +8,8 @@
 //   softmax / logSoftmax reuse a lane equal to the one before (tiled
 //   parameters): bit-identical to each row alone, ±∞ and NaN rows included;
 //   their one-pass first-order VJP equals the recorded form (the one a
-//   transform differentiates) on every axis.
+//   transform differentiates) on every axis; logSoftmax's second and third
+//   derivatives equal x − logsumexp(x)'s on every axis.
 //   temperedSoftmax (softmax(z / λ), one op): its value equals
 //   softmax(div(z, λ)) bit for bit, tiled rows and ±∞/NaN included; its
 //   derivatives in z and λ, one pass and recorded, equal theirs to rounding,
@@ -178,6 +179,28 @@ for (const [name, f] of [['softmax', softmax], ['logSoftmax', logSoftmax]] as co
     );
   });
 }
+
+grads('logSoftmax: second and third derivatives equal those of x − logsumexp(x) to rounding, on every axis', () => {
+  const close = (a: Float64Array, b: Float64Array, what: string) => {
+    for (let i = 0; i < b.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-11 * (1 + Math.abs(b[i])), `${what} ${i}: ${a[i]} against ${b[i]}`);
+  };
+  const x = rng(950).normal([3, 4, 5]);
+  const c = rng(951).normal([3, 4, 5]);
+  const u = rng(952).normal([3, 4, 5]);
+  const w = rng(953).normal([3, 4, 5]);
+  for (const axis of [0, 1, 2, -1]) {
+    const viaOps = (t: Tensor) => sub(t, logsumexp(t, axis, true));
+    const orders = (lsm: (t: Tensor) => Tensor) => {
+      const F = (t: Tensor) => sum(mul(c, square(lsm(t)))); // not linear, so every order sees the op
+      const second = (t: Tensor) => sum(mul(grad(F)(t), u));
+      const third = (t: Tensor) => sum(mul(grad(second)(t), w));
+      return [grad(F)(x), grad(second)(x), grad(third)(x)];
+    };
+    const fused = orders((t) => logSoftmax(t, axis));
+    const reference = orders(viaOps);
+    ['first', 'second', 'third'].forEach((what, i) => close(fused[i].data, reference[i].data, `${what} order, axis ${axis}`));
+  }
+});
 
 // ---------------------------------------------------------------- forward values
 
