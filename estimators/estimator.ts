@@ -75,9 +75,11 @@ export interface Estimator<State = any, D extends Descriptor = Dist> {
 }
 
 /**
- * Checks f's output on n samples and returns it. f is outside code: it gets
- * x through handOut, so a recycling frame never reuses x's buffer, or any f
- * allocates, while f may still hold them.
+ * Checks f's output on n samples and returns it. f gets x through handOut:
+ * for outside code, a recycling frame never reuses x's buffer, or any f
+ * allocates, while f may still hold them; mcgrad's own problem functions
+ * (quadraticFunction, tableFunction), which keep nothing, run inside the
+ * frame, and their buffers are recycled with the rest (autodiff/tensor.ts).
  */
 export function evaluate(estimator: string, f: SampleFunction, x: Tensor, n: number): Tensor {
   const y = handOut(f, x);

@@ -340,7 +340,8 @@ export function temperedSoftmax(z: Tensor, temperatureIn: Tensor | number): Tens
  * for bit (the same differences and products, added in the same order from
  * 0), and so does its first-order backward pass, ∂/∂x = 2(x − t)·g and
  * ∂/∂t = −Σ_rows 2(x − t)·g, which takes one pass where the three ops take
- * four and three buffers. Recorded, it is their VJPs, as ops.
+ * four and three buffers. Recorded, ∂/∂x is squaredDistanceGradient (one op
+ * with its own derivatives) and ∂/∂t its negation summed over the repeats.
  */
 export function squaredDistance(x: Tensor, t: Tensor): Tensor {
   checkTensor('squaredDistance', x);

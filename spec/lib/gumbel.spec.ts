@@ -533,7 +533,7 @@ bern('b and v of one shape (one expression, constants in a loop) and broadcast a
   }
 });
 
-bern('with b and v of one shape, z̃ (one op) equals s·softplus(s·l + a) + c written as separate ops bit for bit: values, first derivatives (one pass and recorded) and second derivatives', () => {
+bern('with b and v of one shape, z̃ (one op) equals s·softplus(s·l + a) + c written as separate ops bit for bit: values, first derivatives (one pass and recorded) and second derivatives; third derivatives to rounding', () => {
   // The separate ops of the same expression, with s, a, c as constants.
   const separate = (x: Tensor, b: Tensor, v: Tensor) => {
     const s = new Tensor(b.data.map((bit) => (bit !== 0 ? 1 : -1)), b.shape);
@@ -561,6 +561,12 @@ bern('with b and v of one shape, z̃ (one op) equals s·softplus(s·l + a) + c w
     assert.equal(Array.from((recorded as Tensor).data), Array.from(reference), `${what}: first derivative, recorded`);
     const second = (g: (x: Tensor) => Tensor) => grad((x: Tensor) => sum(mul(grad(g)(x), x)))(l).data;
     assert.equal(Array.from(second(fused)), Array.from(second(loss(separate))), `${what}: second derivative`);
+    // Third order: the recorded backward pass's σ(u) is an op whose own VJP is written with σ(u).
+    const w = rng(519).normal(l.shape);
+    const third = (g: (x: Tensor) => Tensor) => grad((x: Tensor) => sum(mul(grad((y: Tensor) => sum(mul(grad(g)(y), y)))(x), w)))(l).data;
+    const t1 = third(fused);
+    const t2 = third(loss(separate));
+    for (let i = 0; i < t2.length; i++) assert.ok(Math.abs(t1[i] - t2[i]) <= 1e-12 * (1 + Math.abs(t2[i])), `${what}: third derivative ${i}: ${t1[i]} against ${t2[i]}`);
   }
 });
 
@@ -775,7 +781,7 @@ cat('z̃ and its derivative agree with the log-space form to rounding, and z̃ i
   assert.ok(overflowed > 0); // the log-space branch was taken
 });
 
-cat('z̃ (one op) equals its ops (E_b + E_k/θ_k, log, where) bit for bit; its first derivative is the same one pass and recorded, and agrees with theirs to rounding, first and second order', () => {
+cat('z̃ (one op) equals its ops (E_b + E_k/θ_k, log, where) bit for bit; its first derivative is the same one pass and recorded, and agrees with theirs to rounding, first, second and third order', () => {
   // The ops of the same expression, with E = −log v and t = −log(−log v_b) as constants.
   const separate = (logTheta: Tensor, b: Tensor, v: Tensor) => {
     const top = rowTops(b, v);
@@ -798,7 +804,8 @@ cat('z̃ (one op) equals its ops (E_b + E_k/θ_k, log, where) bit for bit; its f
       recorded = grad(fused)(logTheta);
       return sum(y);
     })(scalar(0));
-    // Both take the share (E_k/θ_k)/(E_b + E_k/θ_k) kept from the forward pass: the same numbers.
+    // Both take the share (E_k/θ_k)/(E_b + E_k/θ_k) kept from the forward pass, so this checks that the
+    // recorded path takes it; the comparisons with the separate ops below are the independent checks.
     assert.equal(Array.from((recorded as Tensor).data), Array.from(onePass), `${what}: one pass and recorded`);
     const reference = grad(loss(separate))(logTheta).data;
     for (let i = 0; i < reference.length; i++) assert.ok(Math.abs(onePass[i] - reference[i]) <= 1e-13 * (1 + Math.abs(reference[i])), `${what}: first derivative ${i}`);
@@ -806,6 +813,12 @@ cat('z̃ (one op) equals its ops (E_b + E_k/θ_k, log, where) bit for bit; its f
     const s1 = second(conditionalGumbelUnchecked);
     const s2 = second(separate);
     for (let i = 0; i < s2.length; i++) assert.ok(Math.abs(s1[i] - s2[i]) <= 1e-12 * (1 + Math.abs(s2[i])), `${what}: second derivative ${i}`);
+    // Third order: the recorded backward pass's share is an op whose own VJP is written with the share.
+    const w = rng(618).normal(logTheta.shape);
+    const third = (zOf: typeof separate) => grad((x: Tensor) => sum(mul(grad((y: Tensor) => sum(mul(grad(loss(zOf))(y), y)))(x), w)))(logTheta).data;
+    const t1 = third(conditionalGumbelUnchecked);
+    const t2 = third(separate);
+    for (let i = 0; i < t2.length; i++) assert.ok(Math.abs(t1[i] - t2[i]) <= 1e-12 * (1 + Math.abs(t2[i])), `${what}: third derivative ${i}: ${t1[i]} against ${t2[i]}`);
   }
 });
 
