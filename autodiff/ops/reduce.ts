@@ -5,7 +5,7 @@
 // exponentiating: exp never sees a positive argument, so inputs of ±1000 stay
 // finite (the max-shift trick).
 
-import { Tensor, alloc, allocToFill, formatShape, normalizeAxis, shapesEqual, sizeOf, type Shape } from '../tensor.ts';
+import { Tensor, alloc, allocToFill, formatShape, normalizeAxis, shapesEqual, sizeOf, trailingAxes, type Shape } from '../tensor.ts';
 import { isRecording, record, recordNondifferentiable, stopGradient } from '../tape.ts';
 import { checkTensor, broadcastStrides, toTensor } from './define.ts';
 import { mul, div, sub, equal } from './binary.ts';
@@ -346,9 +346,7 @@ export function temperedSoftmax(z: Tensor, temperatureIn: Tensor | number): Tens
 export function squaredDistance(x: Tensor, t: Tensor): Tensor {
   checkTensor('squaredDistance', x);
   checkTensor('squaredDistance', t, 'target');
-  let fits = t.rank >= 1 && x.rank > t.rank;
-  for (let i = 0; fits && i < t.rank; i++) fits = x.shape[x.rank - t.rank + i] === t.shape[i];
-  if (!fits) {
+  if (!endsInTarget(x, t)) {
     throw new RangeError(`squaredDistance: samples of shape ${formatShape(x.shape)} do not end in the target's shape ${formatShape(t.shape)} after a leading axis`);
   }
   const n = x.shape[0];
@@ -476,9 +474,7 @@ export function squaredDistanceGradient(g: Tensor, x: Tensor, t: Tensor): Tensor
   checkTensor('squaredDistanceGradient', g);
   checkTensor('squaredDistanceGradient', x);
   checkTensor('squaredDistanceGradient', t, 'target');
-  let fits = t.rank >= 1 && x.rank > t.rank && g.rank === 1 && g.shape[0] === x.shape[0];
-  for (let i = 0; fits && i < t.rank; i++) fits = x.shape[x.rank - t.rank + i] === t.shape[i];
-  if (!fits) {
+  if (!endsInTarget(x, t) || g.rank !== 1 || g.shape[0] !== x.shape[0]) {
     throw new RangeError(`squaredDistanceGradient: g ${formatShape(g.shape)}, x ${formatShape(x.shape)} and t ${formatShape(t.shape)} do not fit: expected [n], [n, ..., ${t.shape.join(',')}] and [${t.shape.join(',')}]`);
   }
   const n = x.shape[0];
@@ -501,7 +497,7 @@ export function squaredDistanceGradient(g: Tensor, x: Tensor, t: Tensor): Tensor
       const kept = x.shape.map((d, i) => (i === 0 ? d : 1));
       const dx = mul(broadcastTo(reshape(g, kept), x.shape), mul(h, 2));
       return [
-        needs[0] ? sum(mul(h, mul(sub(x, t), 2)), [...Array(x.rank).keys()].slice(1)) : null,
+        needs[0] ? sum(mul(h, mul(sub(x, t), 2)), trailingAxes(x.rank)) : null,
         needs[1] ? dx : null,
         needs[2] ? sumToShape(neg(dx), t.shape) : null,
       ];
@@ -530,6 +526,13 @@ export function squaredDistanceGradient(g: Tensor, x: Tensor, t: Tensor): Tensor
       dt === null ? null : new Tensor(dt, t.shape),
     ];
   });
+}
+
+/** True when x is [n, ...] ending in t's shape (t of rank ≥ 1): the layout squaredDistance takes. */
+function endsInTarget(x: Tensor, t: Tensor): boolean {
+  if (t.rank < 1 || x.rank <= t.rank) return false;
+  for (let i = 0; i < t.rank; i++) if (x.shape[x.rank - t.rank + i] !== t.shape[i]) return false;
+  return true;
 }
 
 /** True when the row of n starting at `from` equals the row before it (NaN never does). */
