@@ -393,33 +393,31 @@ function signedSoftplus(l: Tensor, b: Tensor, v: Tensor): Tensor {
   const B = b.data;
   const V = v.data;
   const period = L.length;
-  const sign = alloc(B.length);
-  const inner = alloc(B.length); // u
+  const inner = isRecording() ? allocToFill(B.length) : null; // u, for the backward pass only
   const out = alloc(B.length);
   for (let i = 0, j = 0; i < B.length; i++, j = j + 1 === period ? 0 : j + 1) {
     const logV = logKernel(V[i]);
     const logOneMinusV = Math.log1p(-V[i]);
     if (B[i] !== 0) {
       const u = L[j] + logV;
-      sign[i] = 1;
-      inner[i] = u;
+      if (inner !== null) inner[i] = u;
       out[i] = softplusKernel(u) + -logOneMinusV;
     } else {
       const u = -L[j] + logOneMinusV;
-      sign[i] = -1;
-      inner[i] = u;
+      if (inner !== null) inner[i] = u;
       out[i] = -softplusKernel(u) + logV;
     }
   }
   const result = new Tensor(out, b.shape);
-  if (!isRecording()) return result;
+  if (inner === null) return result;
   return record('conditionalLogistic', [l], result, (g) => {
     // Recorded (a gradient of this gradient is wanted): σ(u), u = s·l + a, as an op on l
-    // from its values (∂/∂l = s σ(u)(1 − σ(u))).
+    // from its values (∂/∂l = s σ(u)(1 − σ(u)), s = 1 where b = 1 and −1 where b = 0).
     if (isRecording()) {
       const S = allocToFill(inner.length);
       for (let i = 0; i < S.length; i++) S[i] = sigmoidKernel(inner[i]);
-      return [sumToShape(mul(g, sigmoidFromValues(l, new Tensor(S, b.shape), new Tensor(sign, b.shape))), l.shape)];
+      const sign = new Tensor(B.map((bit) => (bit !== 0 ? 1 : -1)), b.shape);
+      return [sumToShape(mul(g, sigmoidFromValues(l, new Tensor(S, b.shape), sign)), l.shape)];
     }
     const G = g.data;
     const slope = alloc(G.length);
