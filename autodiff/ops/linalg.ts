@@ -11,6 +11,7 @@ import { checkTensor } from './define.ts';
 import { mul } from './binary.ts';
 import { sum } from './reduce.ts';
 import { reshape, sumToShape } from './shape.ts';
+import { simdGemm } from './simd.ts';
 
 // ---------------------------------------------------------------- kernels
 // One strided kernel computes every product: A(i, p) sits at
@@ -27,6 +28,10 @@ import { reshape, sumToShape } from './shape.ts';
 // the whole cost.
 
 const SHORT_K = 64;
+// Products with every side at least 8 long and at least 4096 multiply-adds run
+// on the WebAssembly kernel of simd.ts where it is available: the same bits,
+// 1.1 to 4 times as fast from there up (smaller ones lose to its packing).
+const SIMD_MIN_SIDE = 8, SIMD_MIN_WORK = 4096;
 
 function gemm(
   A: Float64Array, aOff: number, sAi: number, sAp: number,
@@ -38,6 +43,7 @@ function gemm(
     outerKernel(A, aOff, sAi, B, bOff, sBj, C, cOff, m, n);
     return;
   }
+  if (m >= SIMD_MIN_SIDE && n >= SIMD_MIN_SIDE && k >= SIMD_MIN_SIDE && m * k * n >= SIMD_MIN_WORK && simdGemm(A, aOff, sAi, sAp, B, bOff, sBp, sBj, C, cOff, m, k, n)) return;
   const m4 = m - (m % 4);
   const n4 = n - (n % 4);
   if (m4 === 0 && sBj === 1) {

@@ -1,0 +1,160 @@
+// autodiff/ops/simd.ts: the WebAssembly SIMD kernel for large matrix products.
+//   It runs here (Node has WebAssembly SIMD), so the other checks test it.
+//   Bit for bit: every product it takes equals, with Object.is per element,
+//   the plain sum s = 0; s += A(i, p) B(p, j) for p = 0 … k − 1 (every
+//   product here is large enough for linalg.ts to hand it over), for all four
+//   transpose flags, batches, sizes that are not multiples of 4 (its padded
+//   panels), sizes past its 256-wide blocks, and operands holding ±0, ±∞, NaN,
+//   subnormals and huge values; and the JavaScript kernel, switched in with
+//   useSimd(false), gives the same bits. A product that needs more memory
+//   detaches no buffer. Gradients through it are checked
+//   against finite differences. Mutants that sum over p in reverse, start the
+//   sums at −0, misplace a block of columns, swap strides in the last panel,
+//   never run the kernel, or grow the memory in place each fail here.
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as fc from 'fast-check';
+import { Tensor, tensor, matmul, sum, tanh } from '../../../index.ts';
+import { matmulT } from '../../../autodiff/ops/linalg.ts';
+import { kernelBuffer, simdActive, simdGemm, useSimd } from '../../../autodiff/ops/simd.ts';
+import { checkGrads } from '../../harness/checkGrads.ts';
+import { SEED, tensorOf, real } from '../helpers.ts';
+
+const SPECIAL = [0, -0, Infinity, -Infinity, NaN, 5e-324, -2.5e-310, 1e300, -1e300, 1, -1];
+
+/** The operand of matmulT with this shape, op(X) of size [rows, cols]; stored transposed when `t`. */
+function operand(rows: number, cols: number, t: boolean, fill: (i: number) => number): Tensor {
+  const data = Float64Array.from({ length: rows * cols }, (_, i) => fill(i));
+  return tensor(data, t ? [cols, rows] : [rows, cols]);
+}
+
+/** op(X)(i, p) for a 2-D operand stored transposed or not. */
+function at(x: Tensor, t: boolean, i: number, p: number): number {
+  const cols = x.shape[1];
+  return t ? x.data[p * cols + i] : x.data[i * cols + p];
+}
+
+/** The index of the first element of matmulT(a, b, ta, tb) that is not the plain sum's bits, or -1. */
+function firstMismatch(a: Tensor, b: Tensor, ta: boolean, tb: boolean): number {
+  const c = matmulT(a, b, ta, tb);
+  const [m, n] = c.shape;
+  const k = ta ? a.shape[0] : a.shape[1];
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += at(a, ta, i, p) * at(b, tb, p, j);
+      if (!Object.is(c.data[i * n + j], s)) return i * n + j;
+    }
+  }
+  return -1;
+}
+
+const FLAGS: [boolean, boolean][] = [[false, false], [true, false], [false, true], [true, true]];
+
+const Simd = suite('simd kernel');
+
+Simd('runs in this runtime, and useSimd switches it off and on', () => {
+  assert.ok(simdActive(), 'Node has WebAssembly SIMD: the kernel must be active, or nothing here tests it');
+  const C = new Float64Array(64).fill(7);
+  const one = new Float64Array(64).fill(1);
+  const before = useSimd(false);
+  try {
+    assert.is(before, true);
+    assert.not.ok(simdActive());
+    assert.is(simdGemm(one, 0, 8, 1, one, 0, 8, 1, C, 0, 8, 8, 8), false, 'switched off: not run');
+    assert.ok(C.every((x) => x === 7), 'switched off: nothing written');
+  } finally {
+    useSimd(true);
+  }
+  assert.is(simdGemm(one, 0, 8, 1, one, 0, 8, 1, C, 0, 8, 8, 8), true);
+  assert.ok(C.every((x) => x === 8));
+});
+
+Simd('every product equals the plain ordered sum bit for bit (random sizes 16..40, four transpose flags)', () => {
+  const sizes = fc.tuple(fc.integer({ min: 16, max: 40 }), fc.integer({ min: 16, max: 40 }), fc.integer({ min: 16, max: 40 }));
+  fc.assert(
+    fc.property(sizes, fc.integer({ min: 0, max: 3 }), fc.integer(), ([m, k, n], flags, seed) => {
+      const [ta, tb] = FLAGS[flags];
+      let state = seed >>> 0;
+      const next = (): number => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 4 - 2;
+      const a = operand(m, k, ta, next), b = operand(k, n, tb, next);
+      assert.is(firstMismatch(a, b, ta, tb), -1, `[${m}, ${k}] · [${k}, ${n}], flags ${ta} ${tb}`);
+    }),
+    { seed: SEED, numRuns: 60 },
+  );
+});
+
+Simd('special values (±0, ±∞, NaN, subnormals, ±1e300) give the plain sum bit for bit', () => {
+  for (const [ta, tb] of FLAGS) {
+    for (const [m, k, n] of [[16, 16, 16], [17, 13, 19], [17, 33, 10]]) {
+      const a = operand(m, k, ta, (i) => SPECIAL[(i * 7) % SPECIAL.length]);
+      const b = operand(k, n, tb, (i) => SPECIAL[(i * 5 + 3) % SPECIAL.length]);
+      assert.is(firstMismatch(a, b, ta, tb), -1, `[${m}, ${k}] · [${k}, ${n}], flags ${ta} ${tb}`);
+    }
+  }
+  // A zero that comes out of the sum is +0, as from the plain sum, even when every product is −0.
+  const c = matmul(tensor(new Float64Array(256).fill(-0), [16, 16]), tensor(new Float64Array(256).fill(1), [16, 16]));
+  assert.ok(c.data.every((x) => Object.is(x, 0)));
+});
+
+Simd('products past the 256-wide blocks, in rows, in columns and in both', () => {
+  let state = 12345;
+  const next = (): number => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5;
+  for (const [m, k, n, ta, tb] of [[261, 9, 10, false, false], [12, 10, 517, false, true], [258, 8, 259, true, false]] as const) {
+    const a = operand(m, k, ta, next), b = operand(k, n, tb, next);
+    assert.is(firstMismatch(a, b, ta, tb), -1, `[${m}, ${k}] · [${k}, ${n}]`);
+  }
+});
+
+Simd('the JavaScript kernel gives the same bits, batches and a shared side included', () => {
+  const shapes = [
+    [[3, 16, 17], [3, 17, 18]],
+    [[18, 17], [4, 17, 16]],
+    [[4, 16, 31], [31, 9]],
+    [[64, 64], [64, 64]],
+  ];
+  let state = 99;
+  const next = (): number => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+  for (const [sa, sb] of shapes) {
+    const fill = (shape: number[]): Tensor => tensor(Float64Array.from({ length: shape.reduce((x, y) => x * y, 1) }, next), shape);
+    const a = fill(sa), b = fill(sb);
+    const withSimd = matmul(a, b);
+    useSimd(false);
+    let withJs: Tensor;
+    try {
+      withJs = matmul(a, b);
+    } finally {
+      useSimd(true);
+    }
+    assert.equal(withSimd.shape, withJs.shape);
+    assert.ok(withSimd.data.every((x, i) => Object.is(x, withJs.data[i])), `${JSON.stringify(sa)} · ${JSON.stringify(sb)}`);
+  }
+});
+
+Simd('a product that needs more room takes a new memory and detaches no buffer', () => {
+  // Growing a memory would detach its old buffer, which slows every typed-array
+  // access in V8 from then on (see simd.ts).
+  matmul(tensor(new Float64Array(256).fill(1), [16, 16]), tensor(new Float64Array(256).fill(1), [16, 16]));
+  const before = kernelBuffer() as ArrayBuffer;
+  const size = before.byteLength;
+  assert.ok(size > 0);
+  const k = Math.ceil(size / 256) + 8; // 16 · k · 8 bytes for each operand's panels: more than the memory holds
+  const c = matmul(tensor(new Float64Array(16 * k).fill(0.5), [16, k]), tensor(new Float64Array(16 * k).fill(2), [k, 16]));
+  assert.ok(c.data.every((x) => x === k), 'the product is right');
+  const after = kernelBuffer() as ArrayBuffer;
+  assert.ok(after !== before && after.byteLength > size, 'a larger memory');
+  assert.is(before.byteLength, size, 'the old buffer is not detached');
+});
+
+Simd('gradients through it match finite differences, first and second order', () => {
+  const arb = fc.tuple(tensorOf([16, 20], real(-1, 1)), tensorOf([20, 24], real(-1, 1)));
+  fc.assert(
+    fc.property(arb, ([a, b]) => {
+      checkGrads((x: Tensor, y: Tensor) => sum(tanh(matmul(x, y))), [a, b], { order: 2 });
+    }),
+    { seed: SEED, numRuns: 8 },
+  );
+});
+
+Simd.run();
