@@ -28,10 +28,11 @@ import { simdGemm } from './simd.ts';
 // the whole cost.
 
 const SHORT_K = 64;
-// Products with every side at least 8 long and at least 4096 multiply-adds run
+// Products with every side at least 4 long and at least 1024 multiply-adds run
 // on the WebAssembly kernel of simd.ts where it is available: the same bits,
-// 1.1 to 4 times as fast from there up (smaller ones lose to its packing).
-const SIMD_MIN_SIDE = 8, SIMD_MIN_WORK = 4096;
+// 1.3 to 4 times as fast from there up (below, its fixed cost of about half a
+// microsecond, copies included, is more than it saves).
+const SIMD_MIN_SIDE = 4, SIMD_MIN_WORK = 1024;
 
 function gemm(
   A: Float64Array, aOff: number, sAi: number, sAp: number,

@@ -1,13 +1,14 @@
-// Large matrix products in WebAssembly SIMD.
+// Matrix products in WebAssembly SIMD.
 //
 // JavaScript has no vector instructions, and every typed-array load is checked
 // on its own: the 4×4 tile of linalg.ts does at best one multiply-add per
 // cycle. WebAssembly's 128-bit SIMD multiplies and adds two doubles per
 // instruction, and its loads need no check of their own. This file assembles
-// one small WebAssembly function, a 4×4 tile over packed panels, from the
-// instructions below at first use (no binary file, no build step, nothing
-// fetched), and linalg.ts runs the products that are large enough to pay for
-// the packing through it.
+// one small WebAssembly function, a 4×4-tiled product, from the instructions
+// below at first use (no binary file, no build step, nothing fetched), and
+// linalg.ts runs every product that is not tiny through it. The left operand
+// is copied into the kernel's memory as it is and the result out of it, one
+// block copy each; the right operand is copied in as panels of four columns.
 //
 // Same bits as the JavaScript kernel. Each C(i, j) = Σ_p A(i, p) B(p, j) is
 // summed in the same order, from +0 over p = 0, 1, …, k − 1, with one rounding
@@ -63,13 +64,19 @@ const i32 = {
   sub: (x: Code, y: Code): Code => [...x, ...y, 0x6b],
   mul: (x: Code, y: Code): Code => [...x, ...y, 0x6c],
   eqz: (x: Code): Code => [...x, 0x45],
+  eq: (x: Code, y: Code): Code => [...x, ...y, 0x46],
+  ltU: (x: Code, y: Code): Code => [...x, ...y, 0x49],
   geU: (x: Code, y: Code): Code => [...x, ...y, 0x4f],
 };
+// select(x, y, condition): x if condition ≠ 0, else y.
+const select = (x: Code, y: Code, condition: Code): Code => [...x, ...y, ...condition, 0x1b];
 const v128 = {
   zero: (): Code => simdOp(0x0c, ...new Array<number>(16).fill(0)),
   load: (address: Code, offset: number): Code => [...address, ...simdOp(0x00, ALIGN_8, ...uleb(offset))],
   load64Splat: (address: Code, offset: number): Code => [...address, ...simdOp(0x0a, ALIGN_8, ...uleb(offset))],
   store: (address: Code, offset: number, value: Code): Code => [...address, ...value, ...simdOp(0x0b, ALIGN_8, ...uleb(offset))],
+  store64Lane: (address: Code, offset: number, value: Code, lane: number): Code =>
+    [...address, ...value, ...simdOp(0x5b, ALIGN_8, ...uleb(offset), lane)],
 };
 const f64x2 = {
   add: (x: Code, y: Code): Code => [...x, ...y, ...simdOp(0xf0)],
@@ -78,26 +85,35 @@ const f64x2 = {
 
 // block { loop { br_if 1 (done); body; br 0 } }: a while loop.
 const EMPTY_BLOCK_TYPE = 0x40;
+const ifThen = (condition: Code, then: Code): Code => seq(condition, [0x04, EMPTY_BLOCK_TYPE], then, [0x0b]);
+const ifThenElse = (condition: Code, then: Code, otherwise: Code): Code =>
+  seq(condition, [0x04, EMPTY_BLOCK_TYPE], then, [0x05], otherwise, [0x0b]);
 function whileNot(done: Code, body: Code): Code {
   return seq([0x02, EMPTY_BLOCK_TYPE, 0x03, EMPTY_BLOCK_TYPE], done, [0x0d, 1], body, [0x0c, 0, 0x0b, 0x0b]);
 }
 
 // ---------------------------------------------------------------- the kernel
-// gemm(a, b, c, rows, k, cols), with byte addresses a, b, c and rows, cols
-// multiples of 4, computes the block C = A B from packed panels:
-//   A's panel for rows i..i+3 holds, for p = 0 … k − 1, A(i, p) … A(i+3, p);
-//   B's panel for columns j..j+3 holds, for p = 0 … k − 1, B(p, j) … B(p, j+3);
-// and C is row-major [rows, cols]. Each step of p loads B(p, j..j+3) as two
-// pairs, and each A(i+r, p) as a pair of equal values, for 16 multiply-adds in
-// 8 pairs of sums that stay in registers through the whole p loop.
+// gemm(a, sAi, sAp, b, c, m, k, n) computes C = A B in the kernel's memory,
+// with A(i, p) at byte a + i·sAi + p·sAp (either layout of A, read in place),
+// B packed in panels of four columns from b on (panel q holds, for
+// p = 0 … k − 1, B(p, 4q) … B(p, 4q + 3), the last padded with zeros), and C
+// row-major [m, n] at c. C is cut into 4×4 tiles. Each step of p loads
+// B(p, j..j+3) as two pairs and each A(i+r, p) as a pair of equal values, for
+// 16 multiply-adds in 8 pairs of sums that stay in registers through the whole
+// p loop. At the bottom edge (rows left < 4) the missing rows re-read the
+// tile's first row and are not stored; at the right edge (columns left < 4)
+// only the columns that exist are stored.
 
 // Parameters, then locals.
-const A = 0, B = 1, C = 2, ROWS = 3, K = 4, COLS = 5;
-const J = 6, I = 7, P = 8, AP = 9, BP = 10, CP = 11;
-const SUMS = 12; // 8 pairs: rows r = 0…3, columns j..j+1 at SUMS + 2r, j+2..j+3 at SUMS + 2r + 1
-const Y01 = 20, Y23 = 21, X = 22;
+const A = 0, S_AI = 1, S_AP = 2, B = 3, C = 4, M = 5, K = 6, N = 7;
+const PARAMS = 8;
+const J = 8, I = 9, P = 10, A0 = 11, BP = 15, CP = 16, ROWS_LEFT = 17, COLS_LEFT = 18;
+const I32_LOCALS = 11; // J … COLS_LEFT, with A0 … A0 + 3 the tile's four row pointers into A
+const SUMS = 19; // 8 pairs: row r, columns j..j+1 at SUMS + 2r, columns j+2..j+3 at SUMS + 2r + 1
+const Y01 = 27, Y23 = 28, X = 29;
+const V128_LOCALS = 11;
 
-const step = (counter: number, by: number): Code => local.set(counter, i32.add(local.get(counter), i32.const(by)));
+const step = (counter: number, by: Code): Code => local.set(counter, i32.add(local.get(counter), by));
 
 function tileStep(): Code {
   const code: Code[] = [
@@ -106,47 +122,58 @@ function tileStep(): Code {
   ];
   for (let r = 0; r < 4; r++) {
     code.push(
-      local.set(X, v128.load64Splat(local.get(AP), 8 * r)),
+      local.set(X, v128.load64Splat(local.get(A0 + r), 0)),
       local.set(SUMS + 2 * r, f64x2.add(local.get(SUMS + 2 * r), f64x2.mul(local.get(X), local.get(Y01)))),
       local.set(SUMS + 2 * r + 1, f64x2.add(local.get(SUMS + 2 * r + 1), f64x2.mul(local.get(X), local.get(Y23)))),
+      step(A0 + r, local.get(S_AP)),
     );
   }
-  code.push(step(AP, 32), step(BP, 32), step(P, -1));
+  code.push(step(BP, i32.const(32)), step(P, i32.const(-1)));
   return seq(...code);
 }
 
-function storeTile(): Code {
-  // cp = c + 8 (i · cols + j), then one row of the tile per row of C.
-  const code: Code[] = [local.set(CP, i32.add(local.get(C), i32.mul(i32.add(i32.mul(local.get(I), local.get(COLS)), local.get(J)), i32.const(8))))];
-  for (let r = 0; r < 4; r++) {
-    code.push(
-      v128.store(local.get(CP), 0, local.get(SUMS + 2 * r)),
-      v128.store(local.get(CP), 16, local.get(SUMS + 2 * r + 1)),
-      local.set(CP, i32.add(local.get(CP), i32.mul(local.get(COLS), i32.const(8)))),
-    );
-  }
-  return seq(...code);
+// Row r of the tile, if it exists, at cp: both pairs, or as many columns as are left.
+function storeRow(r: number): Code {
+  const left = local.get(SUMS + 2 * r), right = local.get(SUMS + 2 * r + 1);
+  return ifThen(i32.ltU(i32.const(r), local.get(ROWS_LEFT)), seq(
+    ifThenElse(i32.geU(local.get(COLS_LEFT), i32.const(2)),
+      v128.store(local.get(CP), 0, left),
+      v128.store64Lane(local.get(CP), 0, left, 0)),
+    ifThenElse(i32.geU(local.get(COLS_LEFT), i32.const(4)),
+      v128.store(local.get(CP), 16, right),
+      ifThen(i32.eq(local.get(COLS_LEFT), i32.const(3)), v128.store64Lane(local.get(CP), 16, right, 0))),
+  ));
 }
 
 function gemmBody(): Code {
-  const zeroSums: Code[] = [];
-  for (let s = 0; s < 8; s++) zeroSums.push(local.set(SUMS + s, v128.zero()));
-  const tile = seq(
-    ...zeroSums,
-    // The panels of rows i… and columns j… start 8 · 4k · (i/4) = 8k·i and 8k·j bytes in.
-    local.set(AP, i32.add(local.get(A), i32.mul(i32.mul(local.get(I), local.get(K)), i32.const(8)))),
+  const tile: Code[] = [local.set(ROWS_LEFT, i32.sub(local.get(M), local.get(I)))];
+  for (let s = 0; s < 8; s++) tile.push(local.set(SUMS + s, v128.zero()));
+  // Row pointers: A(i + r, 0), or A(i, 0) again for a row past the bottom.
+  tile.push(local.set(A0, i32.add(local.get(A), i32.mul(local.get(I), local.get(S_AI)))));
+  for (let r = 1; r < 4; r++) {
+    tile.push(local.set(A0 + r, select(
+      i32.add(local.get(A0), i32.mul(i32.const(r), local.get(S_AI))),
+      local.get(A0),
+      i32.ltU(i32.const(r), local.get(ROWS_LEFT)),
+    )));
+  }
+  tile.push(
+    // The panel of columns j… starts 8 · 4k · (j/4) = 8k·j bytes in.
     local.set(BP, i32.add(local.get(B), i32.mul(i32.mul(local.get(J), local.get(K)), i32.const(8)))),
     local.set(P, local.get(K)),
     whileNot(i32.eqz(local.get(P)), tileStep()),
-    storeTile(),
+    // cp = c + 8 (i · n + j), then one row of C per row of the tile.
+    local.set(CP, i32.add(local.get(C), i32.mul(i32.add(i32.mul(local.get(I), local.get(N)), local.get(J)), i32.const(8)))),
   );
-  // Columns outside, rows inside: a panel of B stays in cache while every panel of A passes it.
+  for (let r = 0; r < 4; r++) tile.push(storeRow(r), step(CP, i32.mul(local.get(N), i32.const(8))));
+  // Columns outside, rows inside: the 4 columns of B a tile reads stay in cache while every row of A passes them.
   return seq(
     local.set(J, i32.const(0)),
-    whileNot(i32.geU(local.get(J), local.get(COLS)), seq(
+    whileNot(i32.geU(local.get(J), local.get(N)), seq(
+      local.set(COLS_LEFT, i32.sub(local.get(N), local.get(J))),
       local.set(I, i32.const(0)),
-      whileNot(i32.geU(local.get(I), local.get(ROWS)), seq(tile, step(I, 4))),
-      step(J, 4),
+      whileNot(i32.geU(local.get(I), local.get(M)), seq(...tile, step(I, i32.const(4)))),
+      step(J, i32.const(4)),
     )),
   );
 }
@@ -158,11 +185,11 @@ function assemble(): Uint8Array {
   const vector = (...items: Code[]): Code => [...uleb(items.length), ...items.flat()];
   const section = (id: number, content: Code): Code => [id, ...uleb(content.length), ...content];
   const FUNC_TYPE = 0x60, IMPORT_MEMORY = 2, EXPORT_FUNC = 0, END = 0x0b;
-  const locals = vector([...uleb(6), I32_TYPE], [...uleb(11), V128_TYPE]);
+  const locals = vector([...uleb(I32_LOCALS), I32_TYPE], [...uleb(V128_LOCALS), V128_TYPE]);
   const body = [...locals, ...gemmBody(), END];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
-    ...section(1, vector([FUNC_TYPE, ...vector(...new Array<Code>(6).fill([I32_TYPE])), ...vector()])), // type (i32 ×6) → ()
+    ...section(1, vector([FUNC_TYPE, ...vector(...new Array<Code>(PARAMS).fill([I32_TYPE])), ...vector()])), // type (i32 × 8) → ()
     ...section(2, vector([...name('env'), ...name('memory'), IMPORT_MEMORY, 0x00, ...uleb(1)])), // a memory of 1 page or more
     ...section(3, vector(uleb(0))), // function 0 has type 0
     ...section(7, vector([...name('gemm'), EXPORT_FUNC, 0])),
@@ -187,7 +214,7 @@ declare const WebAssembly: {
 interface Kernel {
   module: object;
   memory: WasmMemory;
-  gemm: (a: number, b: number, c: number, rows: number, k: number, cols: number) => void;
+  gemm: (a: number, sAi: number, sAp: number, b: number, c: number, m: number, k: number, n: number) => void;
 }
 
 let kernel: Kernel | null | undefined; // undefined: not tried yet; null: not available here
@@ -238,18 +265,20 @@ export function useSimd(on: boolean): boolean {
   return before;
 }
 
-// Blocks of at most BLOCK rows and BLOCK columns of C at a time, so that the
-// memory the kernel keeps (it never shrinks) stays small whatever the
-// product's size: 512 k + 65 536 doubles at most, 4.6 MB for k = 1000.
-const BLOCK = 256;
-// A product whose blocks would need more (k above about 16 000) stays in JavaScript.
-const MAX_BYTES = 64 << 20;
+// A product whose operands and result need more memory than this stays in
+// JavaScript (every side about 2 300 when all three are equal).
+const MAX_BYTES = 128 << 20;
+// The memory the kernel keeps between products; after a larger product it lets
+// its memory go, so that one large product does not pin it for good.
+const KEEP_BYTES = 16 << 20;
 
 /**
  * C[cOff + i·n + j] = Σ_p A(i, p) B(p, j), with A(i, p) at A[aOff + i·sAi + p·sAp]
  * and B(p, j) at B[bOff + p·sBp + j·sBj] (the strided layout of linalg.ts), on
- * the WebAssembly kernel. Returns false, having written nothing, where that
- * kernel is not available; the caller then runs its own.
+ * the WebAssembly kernel. Each operand must be one whole matrix, row-major or
+ * transposed, as linalg.ts passes them. Returns false, having written nothing,
+ * where the kernel is not available or the product is too large for it; the
+ * caller then runs its own.
  */
 export function simdGemm(
   Av: Float64Array, aOff: number, sAi: number, sAp: number,
@@ -258,9 +287,9 @@ export function simdGemm(
   m: number, k: number, n: number,
 ): boolean {
   if (!simdActive()) return false;
-  const rows = Math.min(BLOCK, roundUp4(m)), cols = Math.min(BLOCK, roundUp4(n));
-  // Layout in the kernel's memory: B's panels, then A's, then the block of C.
-  const aAt = cols * k, cAt = aAt + rows * k, bytes = 8 * (cAt + rows * cols);
+  if (!((sAp === 1 && sAi === k) || (sAi === 1 && sAp === m))) return false; // A is not one whole matrix
+  // Layout in the kernel's memory: A as it is, B's panels, then C.
+  const bAt = m * k, cAt = bAt + ((n + 3) & ~3) * k, bytes = 8 * (cAt + m * n);
   if (bytes > MAX_BYTES) return false;
   let { memory, gemm } = kernel as Kernel;
   if (memory.buffer.byteLength < bytes) {
@@ -273,30 +302,26 @@ export function simdGemm(
     }
     ({ memory, gemm } = kernel);
   }
-  const M = new Float64Array(memory.buffer);
-  for (let j0 = 0; j0 < n; j0 += cols) {
-    const nb = Math.min(cols, n - j0), nbPadded = roundUp4(nb);
-    packColumns(Bv, bOff + j0 * sBj, sBp, sBj, M, k, nb);
-    for (let i0 = 0; i0 < m; i0 += rows) {
-      const mb = Math.min(rows, m - i0), mbPadded = roundUp4(mb);
-      packRows(Av, aOff + i0 * sAi, sAi, sAp, M, aAt, k, mb);
-      gemm(8 * aAt, 0, 8 * cAt, mbPadded, k, nbPadded);
-      for (let i = 0; i < mb; i++) {
-        const from = cAt + i * nbPadded, to = cOff + (i0 + i) * n + j0;
-        for (let j = 0; j < nb; j++) Cv[to + j] = M[from + j];
-      }
+  const mem = new Float64Array(memory.buffer);
+  mem.set(Av.subarray(aOff, aOff + m * k), 0);
+  packColumns(Bv, bOff, sBp, sBj, mem, bAt, k, n);
+  gemm(0, 8 * sAi, 8 * sAp, 8 * bAt, 8 * cAt, m, k, n);
+  Cv.set(mem.subarray(cAt, cAt + m * n), cOff);
+  if (memory.buffer.byteLength > KEEP_BYTES) {
+    try {
+      kernel = instantiate((kernel as Kernel).module, 1);
+    } catch {
+      // Keep the large memory if a small one cannot be had.
     }
   }
   return true;
 }
 
-const roundUp4 = (x: number): number => (x + 3) & ~3;
-
-// B's columns j..j+nb−1 as panels of four (see the kernel), the last padded with zeros.
-function packColumns(Bv: Float64Array, b: number, sBp: number, sBj: number, M: Float64Array, k: number, nb: number): void {
-  const full = nb & ~3;
+// B's columns as the kernel's panels of four, from M[at] on, the last padded with zeros.
+function packColumns(Bv: Float64Array, b: number, sBp: number, sBj: number, M: Float64Array, at: number, k: number, n: number): void {
+  const full = n & ~3;
   for (let j = 0; j < full; j += 4) {
-    let from = b + j * sBj, to = j * k;
+    let from = b + j * sBj, to = at + j * k;
     for (let p = 0; p < k; p++, from += sBp, to += 4) {
       M[to] = Bv[from];
       M[to + 1] = Bv[from + sBj];
@@ -304,27 +329,11 @@ function packColumns(Bv: Float64Array, b: number, sBp: number, sBj: number, M: F
       M[to + 3] = Bv[from + 3 * sBj];
     }
   }
-  if (full < nb) packEdge(Bv, b + full * sBj, sBp, sBj, M, full * k, k, nb - full);
-}
-
-// A's rows i..i+mb−1 as panels of four, the last padded with zeros, from M[at] on.
-function packRows(Av: Float64Array, a: number, sAi: number, sAp: number, M: Float64Array, at: number, k: number, mb: number): void {
-  const full = mb & ~3;
-  for (let i = 0; i < full; i += 4) {
-    let from = a + i * sAi, to = at + i * k;
-    for (let p = 0; p < k; p++, from += sAp, to += 4) {
-      M[to] = Av[from];
-      M[to + 1] = Av[from + sAi];
-      M[to + 2] = Av[from + 2 * sAi];
-      M[to + 3] = Av[from + 3 * sAi];
+  if (full < n) {
+    const width = n - full;
+    let from = b + full * sBj, to = at + full * k;
+    for (let p = 0; p < k; p++, from += sBp, to += 4) {
+      for (let w = 0; w < 4; w++) M[to + w] = w < width ? Bv[from + w * sBj] : 0;
     }
-  }
-  if (full < mb) packEdge(Av, a + full * sAi, sAp, sAi, M, at + full * k, k, mb - full);
-}
-
-// The last panel of either operand: `width` (1 to 3) lines X[x + p·sAlong + l·sAcross], then zeros.
-function packEdge(X: Float64Array, x: number, sAlong: number, sAcross: number, M: Float64Array, to: number, k: number, width: number): void {
-  for (let p = 0; p < k; p++, x += sAlong, to += 4) {
-    for (let l = 0; l < 4; l++) M[to + l] = l < width ? X[x + l * sAcross] : 0;
   }
 }

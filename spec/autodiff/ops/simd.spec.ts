@@ -3,14 +3,17 @@
 //   Bit for bit: every product it takes equals, with Object.is per element,
 //   the plain sum s = 0; s += A(i, p) B(p, j) for p = 0 … k − 1 (every
 //   product here is large enough for linalg.ts to hand it over), for all four
-//   transpose flags, batches, sizes that are not multiples of 4 (its padded
-//   panels), sizes past its 256-wide blocks, and operands holding ±0, ±∞, NaN,
+//   transpose flags, batches, sizes that are not multiples of 4 (its edge
+//   tiles), long rows and columns, and operands holding ±0, ±∞, NaN,
 //   subnormals and huge values; and the JavaScript kernel, switched in with
 //   useSimd(false), gives the same bits. A product that needs more memory
-//   detaches no buffer. Gradients through it are checked
-//   against finite differences. Mutants that sum over p in reverse, start the
-//   sums at −0, misplace a block of columns, swap strides in the last panel,
-//   never run the kernel, or grow the memory in place each fail here.
+//   detaches no buffer, and after one that needs more than 16 MB the kernel
+//   lets that memory go. Gradients through it are checked
+//   against finite differences. Mutants that start the sums at −0, store a
+//   column too many or too few at the right edge, swap A's strides, pack a
+//   column of B wrongly (in a full panel or in the last), let a tile's last
+//   row read the row above, keep a large memory, grow the memory in place, or
+//   never run the kernel each fail here.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -98,7 +101,7 @@ Simd('special values (±0, ±∞, NaN, subnormals, ±1e300) give the plain sum b
   assert.ok(c.data.every((x) => Object.is(x, 0)));
 });
 
-Simd('products past the 256-wide blocks, in rows, in columns and in both', () => {
+Simd('long rows, long columns and both, with edge tiles of every width', () => {
   let state = 12345;
   const next = (): number => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5;
   for (const [m, k, n, ta, tb] of [[261, 9, 10, false, false], [12, 10, 517, false, true], [258, 8, 259, true, false]] as const) {
@@ -145,6 +148,14 @@ Simd('a product that needs more room takes a new memory and detaches no buffer',
   const after = kernelBuffer() as ArrayBuffer;
   assert.ok(after !== before && after.byteLength > size, 'a larger memory');
   assert.is(before.byteLength, size, 'the old buffer is not detached');
+});
+
+Simd('after a product that needs more than 16 MB, the kernel keeps no more than 16 MB', () => {
+  const k = 300_000; // [8, k] · [k, 8]: 38 MB of operands in the kernel's memory
+  const c = matmul(tensor(new Float64Array(8 * k).fill(0.25), [8, k]), tensor(new Float64Array(8 * k).fill(4), [k, 8]));
+  assert.ok(c.data.every((x) => x === k), 'the product is right');
+  const kept = (kernelBuffer() as ArrayBuffer).byteLength;
+  assert.ok(kept <= 16 << 20, `keeps ${kept} bytes`);
 });
 
 Simd('gradients through it match finite differences, first and second order', () => {
