@@ -148,7 +148,8 @@ function storeRow(r: number): Code {
 function gemmBody(): Code {
   const tile: Code[] = [local.set(ROWS_LEFT, i32.sub(local.get(M), local.get(I)))];
   for (let s = 0; s < 8; s++) tile.push(local.set(SUMS + s, v128.zero()));
-  // Row pointers: A(i + r, 0), or A(i, 0) again for a row past the bottom.
+  // Row pointers: A(i + r, 0), or A(i, 0) again for a row past the bottom (read, never stored;
+  // reading past A would stay inside the memory too, but this keeps the reads where A is).
   tile.push(local.set(A0, i32.add(local.get(A), i32.mul(local.get(I), local.get(S_AI)))));
   for (let r = 1; r < 4; r++) {
     tile.push(local.set(A0 + r, select(
@@ -266,19 +267,21 @@ export function useSimd(on: boolean): boolean {
 }
 
 // A product whose operands and result need more memory than this stays in
-// JavaScript (every side about 2 300 when all three are equal).
+// JavaScript (every side about 2 360 when all three are equal).
 const MAX_BYTES = 128 << 20;
-// The memory the kernel keeps between products; after a larger product it lets
-// its memory go, so that one large product does not pin it for good.
+// The memory the kernel keeps for good. A product that needs more gets a
+// memory of its own size, which the next products reuse while they need more
+// than this too; the first product that fits in KEEP_BYTES lets it go.
 const KEEP_BYTES = 16 << 20;
 
 /**
  * C[cOff + i·n + j] = Σ_p A(i, p) B(p, j), with A(i, p) at A[aOff + i·sAi + p·sAp]
  * and B(p, j) at B[bOff + p·sBp + j·sBj] (the strided layout of linalg.ts), on
- * the WebAssembly kernel. Each operand must be one whole matrix, row-major or
- * transposed, as linalg.ts passes them. Returns false, having written nothing,
- * where the kernel is not available or the product is too large for it; the
- * caller then runs its own.
+ * the WebAssembly kernel. A is copied in as one block, so it must be one whole
+ * matrix, row-major or transposed (as linalg.ts passes it); B may have any
+ * strides. Returns false, having written nothing, where the kernel is not
+ * available, A is not whole, or the product needs more than MAX_BYTES; the
+ * caller then runs its own kernel.
  */
 export function simdGemm(
   Av: Float64Array, aOff: number, sAi: number, sAp: number,
@@ -287,35 +290,34 @@ export function simdGemm(
   m: number, k: number, n: number,
 ): boolean {
   if (!simdActive()) return false;
-  if (!((sAp === 1 && sAi === k) || (sAi === 1 && sAp === m))) return false; // A is not one whole matrix
-  // Layout in the kernel's memory: A as it is, B's panels, then C.
-  const bAt = m * k, cAt = bAt + ((n + 3) & ~3) * k, bytes = 8 * (cAt + m * n);
+  if (!((sAp === 1 && sAi === k) || (sAi === 1 && sAp === m))) return false;
+  if (aOff + m * k > Av.length) throw new RangeError(`simdGemm: A [${m}, ${k}] from ${aOff} runs past its ${Av.length} values`);
+  // Layout in the kernel's memory: A as it is, B's panels, then C, each from a
+  // multiple of 16 bytes so that the pairs the kernel loads and stores are aligned.
+  const bAt = roundUp2(m * k), cAt = bAt + roundUp2(((n + 3) & ~3) * k), bytes = 8 * (cAt + m * n);
   if (bytes > MAX_BYTES) return false;
   let { memory, gemm } = kernel as Kernel;
-  if (memory.buffer.byteLength < bytes) {
-    // At least twice the room, so that a run of growing products makes few instances.
-    const pages = Math.ceil(Math.max(bytes, 2 * memory.buffer.byteLength) / 65536);
+  const size = memory.buffer.byteLength;
+  if (size < bytes || (size > KEEP_BYTES && bytes <= KEEP_BYTES)) {
+    // Growing: twice the room up to KEEP_BYTES, so that a run of growing products
+    // makes few instances. Letting a large memory go: room for twice this product.
+    const target = size < bytes ? Math.max(bytes, Math.min(2 * size, KEEP_BYTES)) : Math.min(2 * bytes, KEEP_BYTES);
     try {
-      kernel = instantiate((kernel as Kernel).module, pages);
+      kernel = instantiate((kernel as Kernel).module, Math.ceil(target / 65536));
     } catch {
-      return false;
+      if (size < bytes) return false;
     }
-    ({ memory, gemm } = kernel);
+    ({ memory, gemm } = kernel as Kernel);
   }
   const mem = new Float64Array(memory.buffer);
   mem.set(Av.subarray(aOff, aOff + m * k), 0);
   packColumns(Bv, bOff, sBp, sBj, mem, bAt, k, n);
   gemm(0, 8 * sAi, 8 * sAp, 8 * bAt, 8 * cAt, m, k, n);
   Cv.set(mem.subarray(cAt, cAt + m * n), cOff);
-  if (memory.buffer.byteLength > KEEP_BYTES) {
-    try {
-      kernel = instantiate((kernel as Kernel).module, 1);
-    } catch {
-      // Keep the large memory if a small one cannot be had.
-    }
-  }
   return true;
 }
+
+const roundUp2 = (x: number): number => x + (x & 1);
 
 // B's columns as the kernel's panels of four, from M[at] on, the last padded with zeros.
 function packColumns(Bv: Float64Array, b: number, sBp: number, sBj: number, M: Float64Array, at: number, k: number, n: number): void {

@@ -1,19 +1,24 @@
-// autodiff/ops/simd.ts: the WebAssembly SIMD kernel for large matrix products.
+// autodiff/ops/simd.ts: the WebAssembly SIMD kernel for matrix products.
 //   It runs here (Node has WebAssembly SIMD), so the other checks test it.
 //   Bit for bit: every product it takes equals, with Object.is per element,
 //   the plain sum s = 0; s += A(i, p) B(p, j) for p = 0 … k − 1 (every
-//   product here is large enough for linalg.ts to hand it over), for all four
-//   transpose flags, batches, sizes that are not multiples of 4 (its edge
-//   tiles), long rows and columns, and operands holding ±0, ±∞, NaN,
-//   subnormals and huge values; and the JavaScript kernel, switched in with
+//   product here is large enough for linalg.ts to hand it over: each side
+//   ≥ 4 and ≥ 1024 multiply-adds), for all four transpose flags, on random
+//   sizes in three regimes (all sides 16..40; sides 4..12 against k 64..100;
+//   k 4..7 against sides 16..40, so every edge tile width and height), at the
+//   1024 threshold, on long rows and columns, on batches and on a 2-D side
+//   shared by a batch, and with operands holding ±0, ±∞, NaN, subnormals and
+//   ±1e300 among ordinary values (the results are checked to be finite,
+//   infinite and NaN in turn); and the JavaScript kernel, switched in with
 //   useSimd(false), gives the same bits. A product that needs more memory
-//   detaches no buffer, and after one that needs more than 16 MB the kernel
-//   lets that memory go. Gradients through it are checked
+//   detaches no buffer; growing stops at 16 MB; a memory above 16 MB serves
+//   the next large product and the next smaller one lets it go. Gradients through it are checked
 //   against finite differences. Mutants that start the sums at −0, store a
 //   column too many or too few at the right edge, swap A's strides, pack a
 //   column of B wrongly (in a full panel or in the last), let a tile's last
-//   row read the row above, keep a large memory, grow the memory in place, or
-//   never run the kernel each fail here.
+//   row read the row above, overlap B's panels with A, keep a large memory,
+//   double the memory past 16 MB, grow the memory in place, or never run the
+//   kernel each fail here.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -74,31 +79,81 @@ Simd('runs in this runtime, and useSimd switches it off and on', () => {
   assert.ok(C.every((x) => x === 8));
 });
 
-Simd('every product equals the plain ordered sum bit for bit (random sizes 16..40, four transpose flags)', () => {
-  const sizes = fc.tuple(fc.integer({ min: 16, max: 40 }), fc.integer({ min: 16, max: 40 }), fc.integer({ min: 16, max: 40 }));
+// Sizes the kernel takes (every side ≥ 4, m·k·n ≥ 1024): all sides 16..40; narrow
+// sides 4..12 against k 64..100; and k 4..7 against wide sides 16..40.
+const kernelSizes = fc.oneof(
+  fc.tuple(fc.integer({ min: 16, max: 40 }), fc.integer({ min: 16, max: 40 }), fc.integer({ min: 16, max: 40 })),
+  fc.tuple(fc.integer({ min: 4, max: 12 }), fc.integer({ min: 64, max: 100 }), fc.integer({ min: 4, max: 12 })),
+  fc.tuple(fc.integer({ min: 16, max: 40 }), fc.integer({ min: 4, max: 7 }), fc.integer({ min: 16, max: 40 })),
+);
+
+/** A seeded stream of values in (−2, 2). */
+function stream(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 4 - 2;
+}
+
+Simd('every product equals the plain ordered sum bit for bit (random sizes, four transpose flags)', () => {
   fc.assert(
-    fc.property(sizes, fc.integer({ min: 0, max: 3 }), fc.integer(), ([m, k, n], flags, seed) => {
+    fc.property(kernelSizes, fc.integer({ min: 0, max: 3 }), fc.integer(), ([m, k, n], flags, seed) => {
       const [ta, tb] = FLAGS[flags];
-      let state = seed >>> 0;
-      const next = (): number => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 4 - 2;
+      const next = stream(seed);
       const a = operand(m, k, ta, next), b = operand(k, n, tb, next);
       assert.is(firstMismatch(a, b, ta, tb), -1, `[${m}, ${k}] · [${k}, ${n}], flags ${ta} ${tb}`);
     }),
-    { seed: SEED, numRuns: 60 },
+    { seed: SEED, numRuns: 90 },
   );
+  // At the threshold: 4 × 64 × 4 is 1024 multiply-adds.
+  for (const [ta, tb] of FLAGS) {
+    const next = stream(7);
+    assert.is(firstMismatch(operand(4, 64, ta, next), operand(64, 4, tb, next), ta, tb), -1, `4 × 64 × 4, flags ${ta} ${tb}`);
+  }
 });
 
 Simd('special values (±0, ±∞, NaN, subnormals, ±1e300) give the plain sum bit for bit', () => {
+  // One value in 23 is special, so that results are finite, infinite and NaN in turn, not all NaN.
+  const kinds = { finite: 0, infinite: 0, nan: 0 };
   for (const [ta, tb] of FLAGS) {
     for (const [m, k, n] of [[16, 16, 16], [17, 13, 19], [17, 33, 10]]) {
-      const a = operand(m, k, ta, (i) => SPECIAL[(i * 7) % SPECIAL.length]);
-      const b = operand(k, n, tb, (i) => SPECIAL[(i * 5 + 3) % SPECIAL.length]);
+      const next = stream(m * k * n);
+      const a = operand(m, k, ta, (i) => (i % 23 === 5 ? SPECIAL[(i / 23) % SPECIAL.length | 0] : next()));
+      const b = operand(k, n, tb, (i) => (i % 23 === 11 ? SPECIAL[(i / 23 + 4) % SPECIAL.length | 0] : next()));
       assert.is(firstMismatch(a, b, ta, tb), -1, `[${m}, ${k}] · [${k}, ${n}], flags ${ta} ${tb}`);
+      for (const x of matmulT(a, b, ta, tb).data) {
+        if (Number.isNaN(x)) kinds.nan++;
+        else if (Number.isFinite(x)) kinds.finite++;
+        else kinds.infinite++;
+      }
     }
   }
+  assert.ok(kinds.finite > 100 && kinds.infinite > 100 && kinds.nan > 100, `results of each kind: ${JSON.stringify(kinds)}`);
   // A zero that comes out of the sum is +0, as from the plain sum, even when every product is −0.
   const c = matmul(tensor(new Float64Array(256).fill(-0), [16, 16]), tensor(new Float64Array(256).fill(1), [16, 16]));
   assert.ok(c.data.every((x) => Object.is(x, 0)));
+});
+
+Simd('batches, and a 2-D side shared by a batch, equal the plain sum bit for bit, four transpose flags', () => {
+  const next = stream(2024);
+  const [m, k, n, batch] = [9, 14, 11, 3];
+  for (const [ta, tb] of FLAGS) {
+    for (const [batchA, batchB] of [[true, true], [true, false], [false, true]]) {
+      const sa = ta ? [k, m] : [m, k], sb = tb ? [n, k] : [k, n];
+      const fill = (shape: number[]): Tensor => tensor(Float64Array.from({ length: shape.reduce((x, y) => x * y, 1) }, next), shape);
+      const a = fill(batchA ? [batch, ...sa] : sa), b = fill(batchB ? [batch, ...sb] : sb);
+      const c = matmulT(a, b, ta, tb);
+      for (let t = 0; t < batch; t++) {
+        const aT = batchA ? tensor(a.data.slice(t * m * k, (t + 1) * m * k), sa) : a;
+        const bT = batchB ? tensor(b.data.slice(t * k * n, (t + 1) * k * n), sb) : b;
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) {
+            let s = 0;
+            for (let p = 0; p < k; p++) s += at(aT, ta, i, p) * at(bT, tb, p, j);
+            assert.ok(Object.is(c.data[(t * m + i) * n + j], s), `batch ${t} (${batchA}, ${batchB}), flags ${ta} ${tb}, C(${i}, ${j})`);
+          }
+        }
+      }
+    }
+  }
 });
 
 Simd('long rows, long columns and both, with edge tiles of every width', () => {
@@ -150,12 +205,29 @@ Simd('a product that needs more room takes a new memory and detaches no buffer',
   assert.is(before.byteLength, size, 'the old buffer is not detached');
 });
 
-Simd('after a product that needs more than 16 MB, the kernel keeps no more than 16 MB', () => {
+Simd('a memory above 16 MB serves the products that need it, and the next smaller product lets it go', () => {
   const k = 300_000; // [8, k] · [k, 8]: 38 MB of operands in the kernel's memory
-  const c = matmul(tensor(new Float64Array(8 * k).fill(0.25), [8, k]), tensor(new Float64Array(8 * k).fill(4), [k, 8]));
-  assert.ok(c.data.every((x) => x === k), 'the product is right');
+  const big = (): Tensor => matmul(tensor(new Float64Array(8 * k).fill(0.25), [8, k]), tensor(new Float64Array(8 * k).fill(4), [k, 8]));
+  assert.ok(big().data.every((x) => x === k), 'the product is right');
+  const large = kernelBuffer() as ArrayBuffer;
+  const largeSize = large.byteLength;
+  assert.ok(largeSize > 16 << 20);
+  big();
+  assert.is(kernelBuffer(), large, 'a second large product reuses the memory');
+  matmul(tensor(new Float64Array(256).fill(1), [16, 16]), tensor(new Float64Array(256).fill(1), [16, 16]));
   const kept = (kernelBuffer() as ArrayBuffer).byteLength;
   assert.ok(kept <= 16 << 20, `keeps ${kept} bytes`);
+  assert.is(large.byteLength, largeSize, 'the large buffer is let go, not detached');
+  // Growing from under 16 MB stops at 16 MB, so that products of 8.9 and 10 MB
+  // in turn share one memory (doubling past 16 MB would let it go at every other product).
+  const wide = (n: number): Tensor => matmul(tensor(new Float64Array(4000).fill(1), [4, 1000]), tensor(new Float64Array(1000 * n).fill(1), [1000, n]));
+  wide(1100);
+  wide(1240);
+  const shared = kernelBuffer() as ArrayBuffer;
+  assert.ok(shared.byteLength <= 16 << 20, `grew to ${shared.byteLength} bytes`);
+  wide(1100);
+  wide(1240);
+  assert.is(kernelBuffer(), shared, 'one memory for both');
 });
 
 Simd('gradients through it match finite differences, first and second order', () => {
