@@ -93,24 +93,27 @@ function whileNot(done: Code, body: Code): Code {
 }
 
 // ---------------------------------------------------------------- the kernel
-// gemm(a, sAi, sAp, b, c, m, k, n) computes C = A B in the kernel's memory,
-// with A(i, p) at byte a + i·sAi + p·sAp (either layout of A, read in place),
-// B packed in panels of four columns from b on (panel q holds, for
-// p = 0 … k − 1, B(p, 4q) … B(p, 4q + 3), the last padded with zeros), and C
-// row-major [m, n] at c. C is cut into 4×4 tiles. Each step of p loads
-// B(p, j..j+3) as two pairs and each A(i+r, p) as a pair of equal values, for
-// 16 multiply-adds in 8 pairs of sums that stay in registers through the whole
-// p loop. At the bottom edge (rows left < 4) the missing rows re-read the
-// tile's first row and are not stored; at the right edge (columns left < 4)
-// only the columns that exist are stored.
+// gemm(a, sAi, sAp, b, bPerJ, sBp, c, m, k, n) computes C = A B in the
+// kernel's memory, with A(i, p) at byte a + i·sAi + p·sAp (either layout of A,
+// read in place), B(p, j..j+3) at b + j·bPerJ + p·sBp, and C row-major [m, n]
+// at c. B is either row-major as it is (bPerJ = 8, sBp = 8n) or packed in
+// panels of four columns (bPerJ = 8k, sBp = 32: panel q holds, for
+// p = 0 … k − 1, B(p, 4q) … B(p, 4q + 3), the last padded with zeros). C is
+// cut into 4×4 tiles. Each step of p loads B(p, j..j+3) as two pairs and each
+// A(i+r, p) as a pair of equal values, for 16 multiply-adds in 8 pairs of sums
+// that stay in registers through the whole p loop. At the bottom edge (rows
+// left < 4) the missing rows re-read the tile's first row and are not stored;
+// at the right edge (columns left < 4) a row-major B's pairs read past the
+// row's end (into the next row, or the memory after B: never outside the
+// memory) and only the columns that exist are stored.
 
 // Parameters, then locals.
-const A = 0, S_AI = 1, S_AP = 2, B = 3, C = 4, M = 5, K = 6, N = 7;
-const PARAMS = 8;
-const J = 8, I = 9, P = 10, A0 = 11, BP = 15, CP = 16, ROWS_LEFT = 17, COLS_LEFT = 18;
+const A = 0, S_AI = 1, S_AP = 2, B = 3, B_PER_J = 4, S_BP = 5, C = 6, M = 7, K = 8, N = 9;
+const PARAMS = 10;
+const J = 10, I = 11, P = 12, A0 = 13, BP = 17, CP = 18, ROWS_LEFT = 19, COLS_LEFT = 20;
 const I32_LOCALS = 11; // J … COLS_LEFT, with A0 … A0 + 3 the tile's four row pointers into A
-const SUMS = 19; // 8 pairs: row r, columns j..j+1 at SUMS + 2r, columns j+2..j+3 at SUMS + 2r + 1
-const Y01 = 27, Y23 = 28, X = 29;
+const SUMS = 21; // 8 pairs: row r, columns j..j+1 at SUMS + 2r, columns j+2..j+3 at SUMS + 2r + 1
+const Y01 = 29, Y23 = 30, X = 31;
 const V128_LOCALS = 11;
 
 const step = (counter: number, by: Code): Code => local.set(counter, i32.add(local.get(counter), by));
@@ -128,7 +131,7 @@ function tileStep(): Code {
       step(A0 + r, local.get(S_AP)),
     );
   }
-  code.push(step(BP, i32.const(32)), step(P, i32.const(-1)));
+  code.push(step(BP, local.get(S_BP)), step(P, i32.const(-1)));
   return seq(...code);
 }
 
@@ -159,8 +162,7 @@ function gemmBody(): Code {
     )));
   }
   tile.push(
-    // The panel of columns j… starts 8 · 4k · (j/4) = 8k·j bytes in.
-    local.set(BP, i32.add(local.get(B), i32.mul(i32.mul(local.get(J), local.get(K)), i32.const(8)))),
+    local.set(BP, i32.add(local.get(B), i32.mul(local.get(J), local.get(B_PER_J)))),
     local.set(P, local.get(K)),
     whileNot(i32.eqz(local.get(P)), tileStep()),
     // cp = c + 8 (i · n + j), then one row of C per row of the tile.
@@ -190,7 +192,7 @@ function assemble(): Uint8Array {
   const body = [...locals, ...gemmBody(), END];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
-    ...section(1, vector([FUNC_TYPE, ...vector(...new Array<Code>(PARAMS).fill([I32_TYPE])), ...vector()])), // type (i32 × 8) → ()
+    ...section(1, vector([FUNC_TYPE, ...vector(...new Array<Code>(PARAMS).fill([I32_TYPE])), ...vector()])), // type (i32 × 10) → ()
     ...section(2, vector([...name('env'), ...name('memory'), IMPORT_MEMORY, 0x00, ...uleb(1)])), // a memory of 1 page or more
     ...section(3, vector(uleb(0))), // function 0 has type 0
     ...section(7, vector([...name('gemm'), EXPORT_FUNC, 0])),
@@ -215,7 +217,7 @@ declare const WebAssembly: {
 interface Kernel {
   module: object;
   memory: WasmMemory;
-  gemm: (a: number, sAi: number, sAp: number, b: number, c: number, m: number, k: number, n: number) => void;
+  gemm: (a: number, sAi: number, sAp: number, b: number, bPerJ: number, sBp: number, c: number, m: number, k: number, n: number) => void;
 }
 
 let kernel: Kernel | null | undefined; // undefined: not tried yet; null: not available here
@@ -273,6 +275,8 @@ const MAX_BYTES = 128 << 20;
 // memory of its own size, which the next products reuse while they need more
 // than this too; the first product that fits in KEEP_BYTES lets it go.
 const KEEP_BYTES = 16 << 20;
+// Below this many rows of A, a row-major B is read in place rather than packed.
+const FEW_ROWS = 64;
 
 /**
  * C[cOff + i·n + j] = Σ_p A(i, p) B(p, j), with A(i, p) at A[aOff + i·sAi + p·sAp]
@@ -292,9 +296,13 @@ export function simdGemm(
   if (!simdActive()) return false;
   if (!((sAp === 1 && sAi === k) || (sAi === 1 && sAp === m))) return false;
   if (aOff + m * k > Av.length) throw new RangeError(`simdGemm: A [${m}, ${k}] from ${aOff} runs past its ${Av.length} values`);
-  // Layout in the kernel's memory: A as it is, B's panels, then C, each from a
-  // multiple of 16 bytes so that the pairs the kernel loads and stores are aligned.
-  const bAt = roundUp2(m * k), cAt = bAt + roundUp2(((n + 3) & ~3) * k), bytes = 8 * (cAt + m * n);
+  // Layout in the kernel's memory: A as it is, B (as it is, or its panels), then
+  // C, each from a multiple of 16 bytes so that the kernel's pairs are aligned.
+  // A row-major B with few rows of A to amortize its packing (k·n copies one
+  // at a time, against one block copy) is read in place; otherwise its panels,
+  // contiguous along p, make the faster inner loop.
+  const inPlace = sBj === 1 && m < FEW_ROWS;
+  const bAt = roundUp2(m * k), cAt = bAt + roundUp2(inPlace ? k * n : ((n + 3) & ~3) * k), bytes = 8 * (cAt + m * n);
   if (bytes > MAX_BYTES) return false;
   let { memory, gemm } = kernel as Kernel;
   const size = memory.buffer.byteLength;
@@ -311,8 +319,13 @@ export function simdGemm(
   }
   const mem = new Float64Array(memory.buffer);
   mem.set(Av.subarray(aOff, aOff + m * k), 0);
-  packColumns(Bv, bOff, sBp, sBj, mem, bAt, k, n);
-  gemm(0, 8 * sAi, 8 * sAp, 8 * bAt, 8 * cAt, m, k, n);
+  if (inPlace) {
+    mem.set(Bv.subarray(bOff, bOff + k * n), bAt);
+    gemm(0, 8 * sAi, 8 * sAp, 8 * bAt, 8, 8 * n, 8 * cAt, m, k, n);
+  } else {
+    packColumns(Bv, bOff, sBp, sBj, mem, bAt, k, n);
+    gemm(0, 8 * sAi, 8 * sAp, 8 * bAt, 8 * k, 32, 8 * cAt, m, k, n);
+  }
   Cv.set(mem.subarray(cAt, cAt + m * n), cOff);
   return true;
 }
