@@ -1,6 +1,7 @@
 // autodiff/transforms.ts: grad, valueAndGrad, vjp and stopGradient over
 // trees of tensors, nested to any order.
-//   trees and argnums; valueAndGrad; vjp with tree outputs and cotangents;
+//   trees and argnums; cotangents summed from three or more consumers, and a
+//   summed cotangent passed on as it is to two inputs; valueAndGrad; vjp with tree outputs and cotangents;
 //   third derivatives of sin and exp(x²) against closed forms; the
 //   Hessian-vector product of a small tanh MLP loss against central
 //   differences of its gradient; perturbation confusion (Siskind & Pearlmutter);
@@ -10,7 +11,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   Tensor, tensor, scalar, grad, valueAndGrad, vjp, stopGradient, isRecording, mapTree, zipTrees, leaves,
-  add, sub, mul, exp, sin, square, tanh, sigmoid, sum, mean, matmul, type Tree,
+  add, sub, mul, exp, sin, cos, square, tanh, sigmoid, sum, mean, matmul, type Tree,
 } from '../../index.ts';
 import { assertNear, assertClose } from './helpers.ts';
 import { normals } from '../harness/checkGrads.ts';
@@ -100,6 +101,30 @@ trees('stopGradient cuts the path at every level: d/dx [x · stop(x)] = x, and d
   assert.is(grad(grad(f))(s(3)).item(), 0);
   assert.is(grad(grad((x: Tensor) => mul(x, mul(x, stopGradient(x)))))(s(3)).item(), 6);
   assert.throws(() => stopGradient(3 as unknown as Tensor), (e: unknown) => e instanceof TypeError && /^stopGradient: expected a Tensor, got number/.test((e as Error).message));
+});
+
+trees('a node with three or more consumers sums their cotangents, and a sum passed on as it is stays apart', () => {
+  // a = 2x feeds sin, cos and a²: its cotangent is the sum of three. t = u + v
+  // feeds t² and exp(t), and add's VJP hands t's summed cotangent to both u and
+  // v as one tensor; u and v then get one more cotangent each (from sin(u) and
+  // cos(v), recorded before t), which must not be added into the shared tensor
+  // (a backward pass that summed in place into a sum it made itself, without
+  // letting go of it once a VJP has it, fails here).
+  const f = (x: Tensor): Tensor => {
+    const a = mul(x, 2);
+    const first = sum(add(add(sin(a), cos(a)), square(a)));
+    const u = mul(x, 3), v = mul(x, 5);
+    const w = sin(u), w2 = cos(v);
+    const t = add(u, v);
+    return add(add(first, add(sum(square(t)), sum(exp(t)))), add(sum(w), sum(w2)));
+  };
+  const x = tensor([0.3, -0.7, 1.1]);
+  const g = grad(f)(x).toArray() as number[];
+  // d/dx: 2 (cos 2x − sin 2x + 4x) + 8 (16x + e^{8x}) + 3 cos 3x − 5 sin 5x
+  (x.toArray() as number[]).forEach((xi, i) => {
+    const expected = 2 * (Math.cos(2 * xi) - Math.sin(2 * xi) + 4 * xi) + 8 * (16 * xi + Math.exp(8 * xi)) + 3 * Math.cos(3 * xi) - 5 * Math.sin(5 * xi);
+    assertNear(g[i], expected, 1e-12 * Math.max(1, Math.abs(expected)), `x = ${xi}`);
+  });
 });
 
 // ---------------------------------------------------------------- higher order
