@@ -29,7 +29,12 @@ function resolveShape(x: Tensor, shape: Shape): number[] {
     plain = Number.isInteger(d) && d >= 0;
     size *= d;
   }
-  if (plain && size === x.size) return Array.from(shape); // a plain array, whatever array-like came in
+  if (plain && size === x.size) {
+    // A plain array, whatever array-like came in (a loop: Array.from takes the iterator protocol's slow path).
+    const out = new Array<number>(shape.length);
+    for (let i = 0; i < shape.length; i++) out[i] = shape[i];
+    return out;
+  }
   const free = shape.indexOf(-1);
   if (free !== shape.lastIndexOf(-1)) throw new RangeError(`reshape: at most one −1 is allowed in ${formatShape(shape)}`);
   let known = 1;
@@ -56,8 +61,8 @@ function resolveShape(x: Tensor, shape: Shape): number[] {
 export function expandDims(x: Tensor, axis: number): Tensor {
   checkTensor('expandDims', x);
   const k = normalizeAxis('expandDims', axis, x.rank + 1);
-  const shape = [...x.shape];
-  shape.splice(k, 0, 1);
+  const shape = new Array<number>(x.rank + 1);
+  for (let i = 0; i <= x.rank; i++) shape[i] = i < k ? x.shape[i] : i === k ? 1 : x.shape[i - 1];
   return reshape(x, shape);
 }
 
