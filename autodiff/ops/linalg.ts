@@ -33,11 +33,12 @@ const SHORT_K = 64;
 // 1.3 to 4 times as fast from there up (below, its fixed cost of about half a
 // microsecond, copies included, is more than it saves).
 const SIMD_MIN_SIDE = 4, SIMD_MIN_WORK = 1024;
-// Two or three rows against a row-major B of 256 to 16 384 values (a network's
-// weights on a couple of samples) also run there: the kernel takes the rows in
-// one pass over B where rowKernel takes one pass per row, 1.6–2.2 times as
-// fast here; a larger B costs more to copy into the kernel's memory than a
-// pass over it in place (a batch-1 MLP's 1.25 MB weights).
+// Two or three rows against a B of 256 to 16 384 values (a network's weights
+// on a couple of samples) also run there: the kernel takes the rows in one
+// pass over B where rowKernel takes one pass per row, 1.6–2.2 times as fast
+// here, and a transposed B as its left side (fewRowsTransposed); a larger B
+// costs more to copy into the kernel's memory than a pass over it in place (a
+// batch-1 MLP's 1.25 MB weights).
 const FEW_ROWS_B_MIN = 256, FEW_ROWS_B_MAX = 16384;
 
 function gemm(
@@ -53,8 +54,9 @@ function gemm(
   if (m >= SIMD_MIN_SIDE && n >= SIMD_MIN_SIDE && k >= SIMD_MIN_SIDE && m * k * n >= SIMD_MIN_WORK && simdGemm(A, aOff, sAi, sAp, B, bOff, sBp, sBj, C, cOff, m, k, n)) return;
   const m4 = m - (m % 4);
   const n4 = n - (n % 4);
-  const fewRows = m4 === 0 && m >= 2 && sBj === 1 && n >= SIMD_MIN_SIDE && k >= SIMD_MIN_SIDE && k * n >= FEW_ROWS_B_MIN && k * n <= FEW_ROWS_B_MAX;
-  if (fewRows && simdGemm(A, aOff, sAi, sAp, B, bOff, sBp, sBj, C, cOff, m, k, n)) return;
+  const fewRows = m4 === 0 && m >= 2 && n >= SIMD_MIN_SIDE && k >= SIMD_MIN_SIDE && k * n >= FEW_ROWS_B_MIN && k * n <= FEW_ROWS_B_MAX;
+  if (fewRows && sBj === 1 && simdGemm(A, aOff, sAi, sAp, B, bOff, sBp, sBj, C, cOff, m, k, n)) return;
+  if (fewRows && sBp === 1 && fewRowsTransposed(A, aOff, sAi, sAp, B, bOff, sBj, C, cOff, m, k, n)) return;
   if (m4 === 0 && sBj === 1 && !fewRows) {
     // One to three rows (a batch of 1) against a row-major B: a 1×4 tile would
     // walk B down its columns, 4 at a time, n/4 times; instead each row of C
@@ -89,6 +91,22 @@ function gemm(
     for (let i = 0; i < m4; i += 4) tile4x1(A, aOff + i * sAi, sAi, sAp, B, b, sBp, C, cOff + i * n + j, n, k);
     for (let i = m4; i < m; i++) C[cOff + i * n + j] = dotKernel(A, aOff + i * sAi, sAp, B, b, sBp, k);
   }
+}
+
+// Two or three rows against a transposed B (a network's backward pass at
+// n = 1: G Wᵀ, W stored [n, k]) on the kernel, as Cᵀ = W · op(A)ᵀ, whose left
+// side W has n rows: Cᵀ comes out [n, m] and is transposed into C. Each sum is
+// the same, in the same order. False where the kernel is not available.
+function fewRowsTransposed(
+  A: Float64Array, aOff: number, sAi: number, sAp: number,
+  B: Float64Array, bOff: number, sBj: number,
+  C: Float64Array, cOff: number,
+  m: number, k: number, n: number,
+): boolean {
+  const T = alloc(n * m);
+  if (!simdGemm(B, bOff, sBj, 1, A, aOff, sAp, sAi, T, 0, n, k, m)) return false;
+  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) C[cOff + i * n + j] = T[j * m + i];
+  return true;
 }
 
 // Four rows of C against one column: C(i..i+3, j), each value of B loaded once for four products.

@@ -6,9 +6,9 @@
 //   ≥ 4 and ≥ 1024 multiply-adds), for all four transpose flags, on random
 //   sizes in three regimes (all sides 16..40; sides 4..12 against k 64..100;
 //   k 4..7 against sides 16..40, so every edge tile width and height), at the
-//   1024 threshold, on two or three rows against a row-major B of 256 to
-//   16 384 values (which linalg.ts hands over too, and whose JavaScript
-//   fallback must then sum in the same order), on long rows and columns, on batches and on a 2-D side
+//   1024 threshold, on two or three rows against a B of 256 to 16 384 values
+//   (which linalg.ts hands over too, a transposed B as the kernel's left side,
+//   and whose JavaScript fallback must then sum in the same order), on long rows and columns, on batches and on a 2-D side
 //   shared by a batch, and with operands holding ±0, ±∞, NaN, subnormals and
 //   ±1e300 among ordinary values (the results are checked to be finite,
 //   infinite and NaN in turn); and the JavaScript kernel, switched in with
@@ -112,15 +112,15 @@ Simd('every product equals the plain ordered sum bit for bit (random sizes, four
   }
 });
 
-Simd('two or three rows against a row-major B of 256 to 16 384 values: the plain sum, in both kernels', () => {
+Simd('two or three rows against a B of 256 to 16 384 values: the plain sum, in both kernels, four transpose flags', () => {
   const next = stream(23);
-  for (const [m, k, n] of [[2, 10, 32], [3, 32, 32], [2, 100, 32], [3, 7, 37], [2, 128, 128]]) {
-    for (const ta of [false, true]) {
-      const a = operand(m, k, ta, next), b = operand(k, n, false, next);
-      assert.is(firstMismatch(a, b, ta, false), -1, `[${m}, ${k}] · [${k}, ${n}], kernel, flags ${ta} false`);
+  for (const [m, k, n] of [[2, 10, 32], [3, 32, 32], [2, 100, 32], [3, 7, 37], [2, 32, 10], [2, 128, 128]]) {
+    for (const [ta, tb] of FLAGS) {
+      const a = operand(m, k, ta, next), b = operand(k, n, tb, next);
+      assert.is(firstMismatch(a, b, ta, tb), -1, `[${m}, ${k}] · [${k}, ${n}], kernel, flags ${ta} ${tb}`);
       useSimd(false);
       try {
-        assert.is(firstMismatch(a, b, ta, false), -1, `[${m}, ${k}] · [${k}, ${n}], JavaScript, flags ${ta} false`);
+        assert.is(firstMismatch(a, b, ta, tb), -1, `[${m}, ${k}] · [${k}, ${n}], JavaScript, flags ${ta} ${tb}`);
       } finally {
         useSimd(true);
       }
