@@ -103,7 +103,7 @@ function fewRowsTransposed(
   C: Float64Array, cOff: number,
   m: number, k: number, n: number,
 ): boolean {
-  const T = alloc(n * m);
+  const T = allocToFill(n * m); // the kernel writes all of it
   if (!simdGemm(B, bOff, sBj, 1, A, aOff, sAp, sAi, T, 0, n, k, m)) return false;
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) C[cOff + i * n + j] = T[j * m + i];
   return true;

@@ -303,7 +303,7 @@ export function simdGemm(
   // A row-major B with few rows of A to amortize its packing (k·n copies one
   // at a time, against one block copy) is read in place; otherwise its panels,
   // contiguous along p, make the faster inner loop.
-  const inPlace = sBj === 1 && m < FEW_ROWS;
+  const inPlace = sBj === 1 && sBp === n && m < FEW_ROWS;
   const bAt = roundUp2(m * k), cAt = bAt + roundUp2(inPlace ? k * n : ((n + 3) & ~3) * k), bytes = 8 * (cAt + m * n);
   if (bytes > MAX_BYTES) return false;
   let { memory, gemm } = kernel as Kernel;

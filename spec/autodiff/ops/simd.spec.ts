@@ -128,6 +128,22 @@ Simd('two or three rows against a B of 256 to 16 384 values: the plain sum, in b
   }
 });
 
+Simd('simdGemm reads B through any strides: a row-major B inside a wider matrix', () => {
+  const [m, k, n, width] = [5, 9, 6, 11]; // B(p, j) at p · 11 + j
+  const next = stream(99);
+  const Av = Float64Array.from({ length: m * k }, next);
+  const Bv = Float64Array.from({ length: k * width }, next);
+  const C = new Float64Array(m * n);
+  assert.ok(simdGemm(Av, 0, k, 1, Bv, 0, width, 1, C, 0, m, k, n));
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += Av[i * k + p] * Bv[p * width + j];
+      assert.ok(Object.is(C[i * n + j], s), `C(${i}, ${j})`);
+    }
+  }
+});
+
 Simd('special values (±0, ±∞, NaN, subnormals, ±1e300) give the plain sum bit for bit', () => {
   // One value in 23 is special, so that results are finite, infinite and NaN in turn, not all NaN.
   const kinds = { finite: 0, infinite: 0, nan: 0 };
