@@ -11,7 +11,7 @@ import { checkTensor } from './define.ts';
 import { mul } from './binary.ts';
 import { sum } from './reduce.ts';
 import { reshape, sumToShape } from './shape.ts';
-import { simdGemm } from './simd.ts';
+import { simdActive, simdGemm } from './simd.ts';
 
 // ---------------------------------------------------------------- kernels
 // One strided kernel computes every product: A(i, p) sits at
@@ -34,11 +34,12 @@ const SHORT_K = 64;
 // microsecond, copies included, is more than it saves).
 const SIMD_MIN_SIDE = 4, SIMD_MIN_WORK = 1024;
 // Two or three rows against a B of 256 to 16 384 values (a network's weights
-// on a couple of samples) also run there: the kernel takes the rows in one
-// pass over B where rowKernel takes one pass per row, 1.6–2.2 times as fast
-// here, and a transposed B as its left side (fewRowsTransposed); a larger B
-// costs more to copy into the kernel's memory than a pass over it in place (a
-// batch-1 MLP's 1.25 MB weights).
+// on a couple of samples) also run there. A row-major B: the kernel takes the
+// rows in one pass over B where rowKernel takes one pass per row, 1.6–2.2
+// times as fast here; a larger B costs more to copy into the kernel's memory
+// than rowKernel's passes over it in place (a batch-1 MLP's 1.25 MB weights).
+// A transposed B goes on the kernel's left side (fewRowsTransposed), 1.0–1.45
+// times as fast as the tiles.
 const FEW_ROWS_B_MIN = 256, FEW_ROWS_B_MAX = 16384;
 
 function gemm(
@@ -58,7 +59,8 @@ function gemm(
   if (fewRows && sBj === 1 && simdGemm(A, aOff, sAi, sAp, B, bOff, sBp, sBj, C, cOff, m, k, n)) return;
   if (fewRows && sBp === 1 && fewRowsTransposed(A, aOff, sAi, sAp, B, bOff, sBj, C, cOff, m, k, n)) return;
   if (m4 === 0 && sBj === 1 && !fewRows) {
-    // One to three rows (a batch of 1) against a row-major B: a 1×4 tile would
+    // One row (a batch of 1), or two or three against a B the few-row products
+    // above leave out, against a row-major B: a 1×4 tile would
     // walk B down its columns, 4 at a time, n/4 times; instead each row of C
     // accumulates whole rows of B in one pass, reading B in order (summing 8
     // of its rows at a time, so in another order than the tiles: the few-row
@@ -96,13 +98,15 @@ function gemm(
 // Two or three rows against a transposed B (a network's backward pass at
 // n = 1: G Wᵀ, W stored [n, k]) on the kernel, as Cᵀ = W · op(A)ᵀ, whose left
 // side W has n rows: Cᵀ comes out [n, m] and is transposed into C. Each sum is
-// the same, in the same order. False where the kernel is not available.
+// the same, in the same order. False, having written nothing, where the kernel
+// is not available or declines the product (see simdGemm).
 function fewRowsTransposed(
   A: Float64Array, aOff: number, sAi: number, sAp: number,
   B: Float64Array, bOff: number, sBj: number,
   C: Float64Array, cOff: number,
   m: number, k: number, n: number,
 ): boolean {
+  if (!simdActive()) return false;
   const T = allocToFill(n * m); // the kernel writes all of it
   if (!simdGemm(B, bOff, sBj, 1, A, aOff, sAp, sAi, T, 0, n, k, m)) return false;
   for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) C[cOff + i * n + j] = T[j * m + i];

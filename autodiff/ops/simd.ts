@@ -6,9 +6,11 @@
 // instruction, and its loads need no check of their own. This file assembles
 // one small WebAssembly function, a 4×4-tiled product, from the instructions
 // below at first use (no binary file, no build step, nothing fetched), and
-// linalg.ts runs every product that is not tiny through it. The left operand
-// is copied into the kernel's memory as it is and the result out of it, one
-// block copy each; the right operand is copied in as panels of four columns.
+// linalg.ts runs through it the products with every side at least 4 and at
+// least 1 024 multiply-adds, and those of two or three rows against a small
+// B. The left operand is copied into the kernel's memory as it is and the
+// result out of it, one block copy each; the right operand is copied in as it
+// is too when the left has few rows, and as panels of four columns otherwise.
 //
 // Same bits as the JavaScript kernel. Each C(i, j) = Σ_p A(i, p) B(p, j) is
 // summed in the same order, from +0 over p = 0, 1, …, k − 1, with one rounding

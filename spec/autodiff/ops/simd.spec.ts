@@ -2,8 +2,8 @@
 //   It runs here (Node has WebAssembly SIMD), so the other checks test it.
 //   Bit for bit: every product it takes equals, with Object.is per element,
 //   the plain sum s = 0; s += A(i, p) B(p, j) for p = 0 … k − 1 (every
-//   product here is large enough for linalg.ts to hand it over: each side
-//   ≥ 4 and ≥ 1024 multiply-adds), for all four transpose flags, on random
+//   product here is one linalg.ts hands over: each side ≥ 4 and ≥ 1024
+//   multiply-adds, or the few-row ones below), for all four transpose flags, on random
 //   sizes in three regimes (all sides 16..40; sides 4..12 against k 64..100;
 //   k 4..7 against sides 16..40, so every edge tile width and height), at the
 //   1024 threshold, on two or three rows against a B of 256 to 16 384 values
@@ -114,7 +114,8 @@ Simd('every product equals the plain ordered sum bit for bit (random sizes, four
 
 Simd('two or three rows against a B of 256 to 16 384 values: the plain sum, in both kernels, four transpose flags', () => {
   const next = stream(23);
-  for (const [m, k, n] of [[2, 10, 32], [3, 32, 32], [2, 100, 32], [3, 7, 37], [2, 32, 10], [2, 128, 128]]) {
+  // k·n from the range's ends (256 and 16 384) to its middle.
+  for (const [m, k, n] of [[2, 16, 16], [2, 10, 32], [3, 32, 32], [2, 100, 32], [3, 7, 37], [2, 32, 10], [2, 128, 128]]) {
     for (const [ta, tb] of FLAGS) {
       const a = operand(m, k, ta, next), b = operand(k, n, tb, next);
       assert.is(firstMismatch(a, b, ta, tb), -1, `[${m}, ${k}] · [${k}, ${n}], kernel, flags ${ta} ${tb}`);
@@ -123,6 +124,26 @@ Simd('two or three rows against a B of 256 to 16 384 values: the plain sum, in b
         assert.is(firstMismatch(a, b, ta, tb), -1, `[${m}, ${k}] · [${k}, ${n}], JavaScript, flags ${ta} ${tb}`);
       } finally {
         useSimd(true);
+      }
+    }
+  }
+});
+
+Simd('few-row products in a batch (a 3-D A against a shared 2-D B, both flags of B): the plain sum', () => {
+  const next = stream(5);
+  const [batch, m, k, n] = [3, 2, 32, 16];
+  for (const tb of [false, true]) {
+    const a = tensor(Float64Array.from({ length: batch * m * k }, next), [batch, m, k]);
+    const b = operand(k, n, tb, next);
+    const c = matmulT(a, b, false, tb);
+    for (let t = 0; t < batch; t++) {
+      const aT = tensor(a.data.slice(t * m * k, (t + 1) * m * k), [m, k]);
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let p = 0; p < k; p++) s += at(aT, false, i, p) * at(b, tb, p, j);
+          assert.ok(Object.is(c.data[(t * m + i) * n + j], s), `batch ${t}, tb ${tb}, C(${i}, ${j})`);
+        }
       }
     }
   }
