@@ -420,7 +420,7 @@ function signedSoftplus(l: Tensor, b: Tensor, v: Tensor): Tensor {
       return [sumToShape(mul(g, sigmoidFromValues(l, new Tensor(S, b.shape), sign)), l.shape)];
     }
     const G = g.data;
-    const slope = alloc(G.length);
+    const slope = allocToFill(G.length); // every element written
     for (let i = 0; i < G.length; i++) slope[i] = G[i] * sigmoidKernel(inner[i]);
     return [sumToShape(new Tensor(slope, b.shape), l.shape)];
   });

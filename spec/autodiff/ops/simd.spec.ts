@@ -95,6 +95,11 @@ function stream(seed: number): () => number {
   return () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 4 - 2;
 }
 
+/** A tensor of the given shape filled from `next`. */
+function randomTensor(shape: number[], next: () => number): Tensor {
+  return tensor(Float64Array.from({ length: shape.reduce((x, y) => x * y, 1) }, next), shape);
+}
+
 Simd('every product equals the plain ordered sum bit for bit (random sizes, four transpose flags)', () => {
   fc.assert(
     fc.property(kernelSizes, fc.integer({ min: 0, max: 3 }), fc.integer(), ([m, k, n], flags, seed) => {
@@ -193,8 +198,7 @@ Simd('batches, and a 2-D side shared by a batch, equal the plain sum bit for bit
   for (const [ta, tb] of FLAGS) {
     for (const [batchA, batchB] of [[true, true], [true, false], [false, true]]) {
       const sa = ta ? [k, m] : [m, k], sb = tb ? [n, k] : [k, n];
-      const fill = (shape: number[]): Tensor => tensor(Float64Array.from({ length: shape.reduce((x, y) => x * y, 1) }, next), shape);
-      const a = fill(batchA ? [batch, ...sa] : sa), b = fill(batchB ? [batch, ...sb] : sb);
+      const a = randomTensor(batchA ? [batch, ...sa] : sa, next), b = randomTensor(batchB ? [batch, ...sb] : sb, next);
       const c = matmulT(a, b, ta, tb);
       for (let t = 0; t < batch; t++) {
         const aT = batchA ? tensor(a.data.slice(t * m * k, (t + 1) * m * k), sa) : a;
@@ -212,8 +216,7 @@ Simd('batches, and a 2-D side shared by a batch, equal the plain sum bit for bit
 });
 
 Simd('long rows, long columns and both, with edge tiles of every width', () => {
-  let state = 12345;
-  const next = (): number => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5;
+  const next = stream(12345);
   for (const [m, k, n, ta, tb] of [[261, 9, 10, false, false], [12, 10, 517, false, true], [258, 8, 259, true, false]] as const) {
     const a = operand(m, k, ta, next), b = operand(k, n, tb, next);
     assert.is(firstMismatch(a, b, ta, tb), -1, `[${m}, ${k}] · [${k}, ${n}]`);
@@ -227,11 +230,9 @@ Simd('the JavaScript kernel gives the same bits, batches and a shared side inclu
     [[4, 16, 31], [31, 9]],
     [[64, 64], [64, 64]],
   ];
-  let state = 99;
-  const next = (): number => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+  const next = stream(99);
   for (const [sa, sb] of shapes) {
-    const fill = (shape: number[]): Tensor => tensor(Float64Array.from({ length: shape.reduce((x, y) => x * y, 1) }, next), shape);
-    const a = fill(sa), b = fill(sb);
+    const a = randomTensor(sa, next), b = randomTensor(sb, next);
     const withSimd = matmul(a, b);
     useSimd(false);
     let withJs: Tensor;
