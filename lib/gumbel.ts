@@ -510,6 +510,10 @@ function truncatedRows(l: Tensor, B: Float64Array, v: Tensor): Tensor {
   for (let j = 0; j < period; j++) inverse[j] = expKernel(-L[j]);
   const out = allocToFill(V.length);
   const share = allocToFill(V.length); // ∂z̃_k/∂log θ_k = (E_k/θ_k) / later, 0 at b
+  // E = −log v first, in a pass of its own (kept in out until z̃ replaces it):
+  // independent logarithms overlap in the processor, where one that waits on
+  // another makes a chain (the same values as taking it inside the loop below).
+  for (let i = 0; i < V.length; i++) out[i] = -logKernel(V[i]);
   for (let row = 0; row < V.length; row += K) {
     let vb = 0; // Σ_k b_k v_k: v at the row's class
     for (let k = 0; k < K; k++) vb += B[row + k] * V[row + k];
@@ -522,7 +526,7 @@ function truncatedRows(l: Tensor, B: Float64Array, v: Tensor): Tensor {
         share[i] = 0;
         continue;
       }
-      const late = -logKernel(V[i]) * inverse[j]; // E_k/θ_k
+      const late = out[i] * inverse[j]; // E_k/θ_k
       const later = first + late;
       if (later < Infinity) {
         out[i] = -logKernel(later);
@@ -530,7 +534,7 @@ function truncatedRows(l: Tensor, B: Float64Array, v: Tensor): Tensor {
       } else {
         // θ_k so small that E_k/θ_k overflows: the same in log space, −logaddexp(−t, c).
         const a = -t;
-        const c = logKernel(-logKernel(V[i])) - L[j];
+        const c = logKernel(out[i]) - L[j];
         out[i] = -((a > c ? a : c) + softplusKernel(-Math.abs(a - c)));
         share[i] = sigmoidKernel(c + t);
       }

@@ -156,10 +156,18 @@ export class Rng {
     return out;
   }
 
-  /** Fills `out` with standard Gumbels: −log(−log u). Finite, since u is never 0 or 1. */
+  /**
+   * Fills `out` with standard Gumbels: −log(−log u). Finite, since u is never
+   * 0 or 1. The two logarithms are taken in two passes, all the inner ones
+   * first: within one pass each element's logarithm is independent of the
+   * others', so the processor overlaps several, where the second logarithm
+   * of an element waiting on its first made one long chain per element (8.4
+   * against 13.3 ns per Gumbel here, the same values).
+   */
   fillGumbel(out: Float64Array): Float64Array {
     this.draw(out);
-    for (let i = 0; i < out.length; i++) out[i] = -logKernel(-logKernel(out[i]));
+    for (let i = 0; i < out.length; i++) out[i] = -logKernel(out[i]);
+    for (let i = 0; i < out.length; i++) out[i] = -logKernel(out[i]);
     return out;
   }
 
