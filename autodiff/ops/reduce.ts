@@ -285,30 +285,26 @@ export function softmax(x: Tensor, axis = -1): Tensor {
 export function temperedSoftmax(z: Tensor, temperatureIn: Tensor | number): Tensor {
   checkTensor('temperedSoftmax', z);
   const temperature = toTensor('temperedSoftmax', temperatureIn); // a number becomes a scalar tensor
-  if (temperature.rank !== 0 || z.rank === 0) return softmax(div(z, temperature), -1); // the shapes div would broadcast to
   const lam = temperature.data[0];
+  // The shapes div would broadcast to, or a temperature that is not positive and finite
+  // (the passes below take the row's maximum before dividing, which needs 0 < λ < ∞).
+  if (temperature.rank !== 0 || z.rank === 0 || !(lam > 0 && lam < Infinity)) return softmax(div(z, temperature), -1);
   const n = z.shape[z.rank - 1];
   const X = z.data;
   const data = allocToFill(X.length);
-  for (let from = 0; from < X.length; from += n) {
-    if (from > 0 && sameRow(X, from, n)) {
+  const rows = n === 0 ? 0 : X.length / n;
+  for (let r = 0; r < rows; ) {
+    const from = r * n;
+    if (r > 0 && sameRow(X, from, n)) {
       data.copyWithin(from, from - n, from); // a tiled row: the row before's result
-      continue;
+      r++;
+    } else if (r + 4 <= rows && !sameRow(X, from + n, n) && !sameRow(X, from + 2 * n, n) && !sameRow(X, from + 3 * n, n)) {
+      temperedFourRows(X, data, from, n, lam);
+      r += 4;
+    } else {
+      temperedRow(X, data, from, n, lam);
+      r++;
     }
-    let m = -Infinity;
-    for (let k = from; k < from + n; k++) {
-      const v = X[k] / lam; // kept in data until its exponential replaces it
-      data[k] = v;
-      if (v > m || v !== v) m = v;
-    }
-    let total = 0;
-    for (let k = from; k < from + n; k++) {
-      const e = expKernel(data[k] - m);
-      data[k] = e;
-      total += e;
-    }
-    const scale = 1 / total;
-    for (let k = from; k < from + n; k++) data[k] *= scale;
   }
   const out = new Tensor(data, z.shape);
   if (!isRecording()) return out;
@@ -320,6 +316,11 @@ export function temperedSoftmax(z: Tensor, temperatureIn: Tensor | number): Tens
     }
     const G = g.data;
     const dz = needs[0] ? allocToFill(G.length) : null;
+    if (dz !== null && !needs[1]) {
+      // dz = y ⊙ (g − Σ g ⊙ y) / λ row by row, four rows at a time where there are four.
+      softmaxVjpRows(G, data, dz, n === 0 ? 0 : G.length / n, n, false, lam);
+      return [new Tensor(dz, z.shape), null];
+    }
     let dLam = 0;
     for (let from = 0; from < G.length; from += n) {
       let total = 0;
@@ -330,6 +331,63 @@ export function temperedSoftmax(z: Tensor, temperatureIn: Tensor | number): Tens
     // 0 − x, not −x: +0 where every term is 0, as the two-op form's sum of negated terms gives.
     return [dz === null ? null : new Tensor(dz, z.shape), needs[1] ? new Tensor(Float64Array.of(0 - dLam), temperature.shape) : null];
   });
+}
+
+// The rows of temperedSoftmax, for 0 < λ < ∞. The row's largest z_k / λ is
+// (its largest z_k) / λ: dividing by such a λ and rounding both keep the
+// order (and NaN stays NaN), so the maximum takes one division and each
+// z_k / λ is formed once, inside its exponential, with the bits of div's.
+function temperedRow(X: Float64Array, out: Float64Array, from: number, n: number, lam: number): void {
+  let top = -Infinity;
+  for (let k = from; k < from + n; k++) {
+    const v = X[k];
+    if (v > top || v !== v) top = v;
+  }
+  const m = top / lam;
+  let total = 0;
+  for (let k = from; k < from + n; k++) {
+    const e = expKernel(X[k] / lam - m);
+    out[k] = e;
+    total += e;
+  }
+  const scale = 1 / total;
+  for (let k = from; k < from + n; k++) out[k] *= scale;
+}
+
+// Four rows at once, each as temperedRow takes it: a row's maximum and its
+// sum are chains in which each step waits on the one before, and four
+// independent chains keep the processor busy where one leaves it waiting.
+function temperedFourRows(X: Float64Array, out: Float64Array, from: number, n: number, lam: number): void {
+  const a = from, b = a + n, c = b + n, d = c + n;
+  let ta = -Infinity, tb = -Infinity, tc = -Infinity, td = -Infinity;
+  for (let k = 0; k < n; k++) {
+    const va = X[a + k], vb = X[b + k], vc = X[c + k], vd = X[d + k];
+    if (va > ta || va !== va) ta = va;
+    if (vb > tb || vb !== vb) tb = vb;
+    if (vc > tc || vc !== vc) tc = vc;
+    if (vd > td || vd !== vd) td = vd;
+  }
+  const ma = ta / lam, mb = tb / lam, mc = tc / lam, md = td / lam;
+  let sa = 0, sb = 0, sc = 0, sd = 0;
+  for (let k = 0; k < n; k++) {
+    const ea = expKernel(X[a + k] / lam - ma), eb = expKernel(X[b + k] / lam - mb);
+    const ec = expKernel(X[c + k] / lam - mc), ed = expKernel(X[d + k] / lam - md);
+    out[a + k] = ea;
+    out[b + k] = eb;
+    out[c + k] = ec;
+    out[d + k] = ed;
+    sa += ea;
+    sb += eb;
+    sc += ec;
+    sd += ed;
+  }
+  const qa = 1 / sa, qb = 1 / sb, qc = 1 / sc, qd = 1 / sd;
+  for (let k = 0; k < n; k++) {
+    out[a + k] *= qa;
+    out[b + k] *= qb;
+    out[c + k] *= qc;
+    out[d + k] *= qd;
+  }
 }
 
 /**
@@ -355,7 +413,27 @@ export function squaredDistance(x: Tensor, t: Tensor): Tensor {
   const period = T.length;
   const row = n === 0 ? 0 : X.length / n; // a whole number of periods
   const data = allocToFill(n);
-  for (let i = 0, at = 0; i < n; i++) {
+  // Four rows at a time: each row's sum is a chain of additions, each waiting
+  // on the one before, and four independent chains keep the processor busy
+  // where one leaves it idle. Every row is still summed in its own order.
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const a0 = i * row, a1 = a0 + row, a2 = a1 + row, a3 = a2 + row;
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (let q = 0, k = 0; q < row; q++, k = k + 1 === period ? 0 : k + 1) {
+      const tk = T[k];
+      const d0 = X[a0 + q] - tk, d1 = X[a1 + q] - tk, d2 = X[a2 + q] - tk, d3 = X[a3 + q] - tk;
+      s0 += d0 * d0;
+      s1 += d1 * d1;
+      s2 += d2 * d2;
+      s3 += d3 * d3;
+    }
+    data[i] = s0;
+    data[i + 1] = s1;
+    data[i + 2] = s2;
+    data[i + 3] = s3;
+  }
+  for (let at = i * row; i < n; i++) {
     let acc = 0;
     for (let r = 0; r < row; r += period) {
       for (let k = 0; k < period; k++, at++) {
@@ -376,13 +454,23 @@ export function squaredDistance(x: Tensor, t: Tensor): Tensor {
     const G = g.data;
     const dx = needs[0] ? allocToFill(X.length) : null;
     const dt = needs[1] ? alloc(period) : null;
-    for (let i = 0, at = 0; i < n; i++) {
-      const gi = G[i];
-      for (let r = 0; r < row; r += period) {
-        for (let k = 0; k < period; k++, at++) {
-          const v = gi * ((X[at] - T[k]) * 2);
-          if (dx !== null) dx[at] = v;
-          if (dt !== null) dt[k] -= v;
+    if (dt === null && dx !== null) {
+      // The usual case, a constant target: one store per element and no test in the loop.
+      for (let i = 0, at = 0; i < n; i++) {
+        const gi = G[i];
+        for (let r = 0; r < row; r += period) {
+          for (let k = 0; k < period; k++, at++) dx[at] = gi * ((X[at] - T[k]) * 2);
+        }
+      }
+    } else {
+      for (let i = 0, at = 0; i < n; i++) {
+        const gi = G[i];
+        for (let r = 0; r < row; r += period) {
+          for (let k = 0; k < period; k++, at++) {
+            const v = gi * ((X[at] - T[k]) * 2);
+            if (dx !== null) dx[at] = v;
+            if (dt !== null) dt[k] -= v;
+          }
         }
       }
     }
@@ -620,6 +708,10 @@ function repeatsLane(X: Float64Array, out: Float64Array, o: number, n: number, i
 function softmaxVjpKernel(g: Tensor, s: Float64Array, { outer, n, inner }: Lanes, op: 'softmax' | 'logSoftmax'): Tensor {
   const G = g.data;
   const out = allocToFill(G.length);
+  if (inner === 1) {
+    softmaxVjpRows(G, s, out, outer, n, op === 'logSoftmax');
+    return new Tensor(out, g.shape);
+  }
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * n * inner + i;
@@ -631,6 +723,53 @@ function softmaxVjpKernel(g: Tensor, s: Float64Array, { outer, n, inner }: Lanes
     }
   }
   return new Tensor(out, g.shape);
+}
+
+// softmaxVjpKernel along the last axis (rows of n): the same sums and values,
+// four rows at a time where there are four, so that four chains of additions
+// run side by side. With a temperature λ, softmax's values are divided by it
+// (temperedSoftmax's VJP in z); softmax's own λ = 1 leaves them as they are.
+function softmaxVjpRows(G: Float64Array, S: Float64Array, out: Float64Array, rows: number, n: number, isLog: boolean, lam = 1): void {
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const a = r * n, b = a + n, c = b + n, d = c + n;
+    let ta = 0, tb = 0, tc = 0, td = 0;
+    if (isLog) {
+      for (let k = 0; k < n; k++) {
+        ta += G[a + k];
+        tb += G[b + k];
+        tc += G[c + k];
+        td += G[d + k];
+      }
+      for (let k = 0; k < n; k++) {
+        out[a + k] = G[a + k] - S[a + k] * ta;
+        out[b + k] = G[b + k] - S[b + k] * tb;
+        out[c + k] = G[c + k] - S[c + k] * tc;
+        out[d + k] = G[d + k] - S[d + k] * td;
+      }
+    } else {
+      for (let k = 0; k < n; k++) {
+        ta += G[a + k] * S[a + k];
+        tb += G[b + k] * S[b + k];
+        tc += G[c + k] * S[c + k];
+        td += G[d + k] * S[d + k];
+      }
+      for (let k = 0; k < n; k++) {
+        out[a + k] = (S[a + k] * (G[a + k] - ta)) / lam;
+        out[b + k] = (S[b + k] * (G[b + k] - tb)) / lam;
+        out[c + k] = (S[c + k] * (G[c + k] - tc)) / lam;
+        out[d + k] = (S[d + k] * (G[d + k] - td)) / lam;
+      }
+    }
+  }
+  for (; r < rows; r++) {
+    const from = r * n;
+    let total = 0;
+    if (isLog) for (let k = from; k < from + n; k++) total += G[k];
+    else for (let k = from; k < from + n; k++) total += G[k] * S[k];
+    if (isLog) for (let k = from; k < from + n; k++) out[k] = G[k] - S[k] * total;
+    else for (let k = from; k < from + n; k++) out[k] = (S[k] * (G[k] - total)) / lam;
+  }
 }
 
 // ---------------------------------------------------------------- argmax (no derivative)

@@ -13,7 +13,8 @@
 //   temperedSoftmax (softmax(z / λ), one op): its value equals
 //   softmax(div(z, λ)) bit for bit, tiled rows and ±∞/NaN included; its
 //   derivatives in z and λ, one pass and recorded, equal theirs to rounding,
-//   first and second order, and pass checkGrads.
+//   first and second order, and pass checkGrads; with λ a constant, so is its
+//   one-pass derivative in z (rows four at a time, and the rest).
 //   softmaxGradient (temperedSoftmax's VJP in z, one op, taken by its recorded
 //   backward pass): its value equals y ⊙ (g − Σ g ⊙ y) / λ as ops bit for bit;
 //   its one-pass derivatives in g, y and λ equal the recorded ones (and the
@@ -405,6 +406,19 @@ tempered('checkGrads in z and λ, first and second order', () => {
   checkGrads((z, l) => temperedSoftmax(z, l), [tensor([[30, -30, 0], [1, 1, 1]]), scalar(1.5)], { order: 2, seed: 5 });
 });
 
+tempered('with λ held constant, the one-pass derivative in z (rows four at a time, and the rest one by one) equals the ops\' to rounding', () => {
+  // Rows 9, 4, 13 and 2: four-row groups with 1, 0, 1 and 2 rows left over; a λ that is a number has no derivative.
+  for (const [rows, K] of [[9, 5], [4, 1], [13, 10], [2, 3]]) {
+    const z = rng(915).normal([rows, K]);
+    const c = rng(916).normal([rows, K]);
+    for (const lam of [0.5, 1 / 3, 7]) {
+      const fused = grad((x: Tensor) => sum(mul(temperedSoftmax(x, lam), c)))(z);
+      const ops = grad((x: Tensor) => sum(mul(softmax(div(x, scalar(lam)), -1), c)))(z);
+      assertClose(fused, ops, 1e-14, 1e-14, `d/dz, [${rows}, ${K}], λ = ${lam}`);
+    }
+  }
+});
+
 const softmaxGrad = suite('reduce: softmaxGradient, temperedSoftmax\'s VJP in z as one op');
 
 type Ternary = (a: Tensor, b: Tensor, c: Tensor) => Tensor;
@@ -468,6 +482,8 @@ function distanceInputs(): [Tensor, Tensor][] {
     [g.normal([5, 1]), g.normal([1])],
     [new Tensor(new Float64Array(0), [0, 4]), g.normal([4])],
     [tensor([[1, Infinity, 0], [-Infinity, 2, NaN], [-0, 0, 3]]), tensor([0, 1, -0])],
+    // Five rows: four summed side by side, then one alone, with non-finite values and signed zeros in both.
+    [tensor([[1, Infinity, 0], [-Infinity, 2, NaN], [-0, 0, 3], [Infinity, -Infinity, 1], [-0, NaN, 2]]), tensor([0, 1, -0])],
   ];
 }
 
