@@ -77,8 +77,15 @@ function reduceKernel(x: Tensor, reduced: readonly boolean[], mode: 'sum' | 'max
   let prefix = 0; // the reduced axes are exactly shape[:prefix]: rows added into one
   while (prefix < rank && reduced[prefix]) prefix++;
   if (mode === 'sum' && prefix > 0 && !reduced.slice(prefix).some((r) => r)) {
+    // Four rows per pass over out, added one after another (the same order), so that
+    // each out[j] is loaded and stored once for four additions.
     const width = out.length;
-    for (let at = 0; at < X.length; at += width) {
+    let at = 0;
+    for (; at + 4 * width <= X.length; at += 4 * width) {
+      const b = at + width, c = b + width, d = c + width;
+      for (let j = 0; j < width; j++) out[j] = out[j] + X[at + j] + X[b + j] + X[c + j] + X[d + j];
+    }
+    for (; at < X.length; at += width) {
       for (let j = 0; j < width; j++) out[j] += X[at + j];
     }
     return out;
