@@ -419,6 +419,23 @@ tempered('with λ held constant, the one-pass derivative in z (rows four at a ti
   }
 });
 
+tempered('at a tiny temperature the one-pass derivative in λ is finite and equals the recorded one', () => {
+  // z/λ/λ overflows at λ = 1e-300: a form that multiplies the softmax's slope by it gives 0 · ∞ = NaN.
+  for (const z of [tensor([[19.846]]), tensor([[0, 1]]), tensor([[0, 1], [2, -1]])]) {
+    const c = rng(917).normal(z.shape);
+    const loss = (x: Tensor, l: Tensor) => sum(mul(temperedSoftmax(x, l), c));
+    const lam = scalar(1e-300);
+    const direct = grad(loss, { argnums: 1 })(z, lam) as Tensor;
+    let recorded: Tensor | undefined;
+    valueAndGrad((y: Tensor) => {
+      recorded = grad(loss, { argnums: 1 })(z, lam) as Tensor;
+      return sum(y);
+    })(scalar(0));
+    assert.ok(Number.isFinite(direct.item()), `d/dλ at z ${JSON.stringify(z.toArray())}: ${direct.item()}`);
+    assert.is(direct.item(), (recorded as Tensor).item());
+  }
+});
+
 const softmaxGrad = suite('reduce: softmaxGradient, temperedSoftmax\'s VJP in z as one op');
 
 type Ternary = (a: Tensor, b: Tensor, c: Tensor) => Tensor;
