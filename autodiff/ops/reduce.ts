@@ -715,10 +715,10 @@ function softmaxVjpKernel(g: Tensor, s: Float64Array, { outer, n, inner }: Lanes
 }
 
 // Σ_k A[r, k]·B[r, k] for each row r of n from first to end (Σ_k A[r, k] when
-// B is null), into sums, each row summed from 0 in order. Four rows at a time: a row's sum is
-// a chain of additions each waiting on the one before, and four independent
-// chains keep the processor busy where one leaves it waiting (at 10 or 100
-// per row, about twice as fast here).
+// B is null), into sums, each row summed from 0 in order. Four rows at a
+// time: a row's sum is a chain of additions each waiting on the one before,
+// and four independent chains keep the processor busy where one leaves it
+// waiting (at 10 or 100 per row, about twice as fast here).
 function rowSums(A: Float64Array, B: Float64Array | null, first: number, end: number, n: number, sums: Float64Array): void {
   let r = first;
   for (; r + 4 <= end; r += 4) {
