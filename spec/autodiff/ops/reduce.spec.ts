@@ -38,6 +38,16 @@ import { temperedSoftmax, squaredDistance, squaredDistanceGradient, softmaxGradi
 import { checkGrads } from '../../harness/checkGrads.ts';
 import { SEED, shapeArb, tensorOf, distinctTensorOf, real, refReduce, assertClose, assertNondifferentiable } from '../helpers.ts';
 
+/** work() run inside an outer transform, so that the backward passes it takes are recorded (the form a gradient of a gradient takes). */
+function whileRecorded<T>(work: () => T): T {
+  let result: { value: T } | undefined;
+  valueAndGrad((y: Tensor) => {
+    result = { value: work() };
+    return sum(y);
+  })(scalar(0));
+  return (result as { value: T }).value;
+}
+
 /** An axis argument for a tensor of rank r: all (undefined), one axis (maybe negative), or a list. */
 function axisArb(rank: number): fc.Arbitrary<Axis | undefined> {
   const all = [...Array(rank).keys()];
@@ -169,12 +179,8 @@ for (const [name, f] of [['softmax', softmax], ['logSoftmax', logSoftmax]] as co
       fc.property(arb, ([x, w, axis]) => {
         const loss = (t: Tensor) => sum(mul(f(t, axis), w));
         const direct = grad(loss)(x); // no transform records the backward pass: the one-pass kernel
-        let recorded: Tensor | undefined; // the same gradient, taken while an outer transform records
-        valueAndGrad((y: Tensor) => {
-          recorded = grad(loss)(x);
-          return sum(y);
-        })(scalar(0));
-        assertClose(direct, recorded as Tensor, 1e-14, 1e-14, `${name} axis ${axis}`);
+        const recorded = whileRecorded(() => grad(loss)(x)); // the same gradient, its backward pass recorded
+        assertClose(direct, recorded, 1e-14, 1e-14, `${name} axis ${axis}`);
       }),
       { seed: SEED, numRuns: 40 },
     );
@@ -380,11 +386,7 @@ tempered('derivatives in z and λ, one pass and recorded, equal those of softmax
     close(dz.data, rz.data, 1e-14, 'd/dz');
     close(dl.data, rl.data, 1e-13, 'd/dλ');
     // Recorded (under an outer transform) against one pass.
-    let recorded: Tensor[] = [];
-    valueAndGrad((y: Tensor) => {
-      recorded = grad(fused, { argnums: [0, 1] })(z, lam) as Tensor[];
-      return sum(y);
-    })(scalar(0));
+    const recorded = whileRecorded(() => grad(fused, { argnums: [0, 1] })(z, lam) as Tensor[]);
     close(recorded[0].data, dz.data, 1e-14, 'recorded d/dz');
     close(recorded[1].data, dl.data, 1e-13, 'recorded d/dλ');
     // Second order: ∇ of ⟨∇_z loss, w⟩ + (∂loss/∂λ)² in both arguments. (⟨∇_z loss, z⟩ + λ ∂loss/∂λ
@@ -426,13 +428,10 @@ tempered('at a tiny temperature the one-pass derivative in λ is finite and equa
     const loss = (x: Tensor, l: Tensor) => sum(mul(temperedSoftmax(x, l), c));
     const lam = scalar(1e-300);
     const direct = grad(loss, { argnums: 1 })(z, lam) as Tensor;
-    let recorded: Tensor | undefined;
-    valueAndGrad((y: Tensor) => {
-      recorded = grad(loss, { argnums: 1 })(z, lam) as Tensor;
-      return sum(y);
-    })(scalar(0));
+    const recorded = whileRecorded(() => grad(loss, { argnums: 1 })(z, lam) as Tensor);
+    // The softmax is saturated at this λ, so the derivative is exactly 0 both ways.
     assert.ok(Number.isFinite(direct.item()), `d/dλ at z ${JSON.stringify(z.toArray())}: ${direct.item()}`);
-    assert.is(direct.item(), (recorded as Tensor).item());
+    assert.is(direct.item(), recorded.item());
   }
 });
 
@@ -533,11 +532,7 @@ distance('recorded derivatives and second order equal the three ops\' to roundin
     const v = rng(924).normal(t.shape);
     // A loss not linear in the distance, so the second order sees g depend on x and t.
     const loss = (of: typeof ops) => (a: Tensor, b: Tensor) => sum(mul(c, square(of(a, b))));
-    let recorded: Tensor[] = [];
-    valueAndGrad((y: Tensor) => {
-      recorded = grad(loss(squaredDistance), { argnums: [0, 1] })(x, t) as Tensor[];
-      return sum(y);
-    })(scalar(0));
+    const recorded = whileRecorded(() => grad(loss(squaredDistance), { argnums: [0, 1] })(x, t) as Tensor[]);
     const [ox, ot] = grad(loss(ops), { argnums: [0, 1] })(x, t) as Tensor[];
     close(recorded[0].data, ox.data, `recorded d/dx, x ${x.shape}`);
     close(recorded[1].data, ot.data, `recorded d/dt, x ${x.shape}`);
