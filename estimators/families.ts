@@ -238,6 +238,21 @@ export function perturb(dist: Dist, noise: Tensor): Tensor {
 }
 
 /**
+ * z up to a constant along each row, for a Bernoulli or a categorical: the
+ * logits + the noise. A categorical's log θ = logits − logsumexp(logits)
+ * differs from its logits by one constant per row, which changes neither the
+ * hard sample H(z) (an argmax) nor the relaxed one σ_τ(z) = softmax(z/τ), nor
+ * either's derivatives in θ; so the estimators that read z only through them
+ * skip logSoftmax's pass and its VJP's. (A Bernoulli's z is the same as
+ * perturb's; PyTorch's F.gumbel_softmax also adds the noise to the logits as
+ * they are.) Not for log p(z|θ), whose density needs the normalized log θ.
+ */
+export function perturbLogits(dist: Dist, noise: Tensor): Tensor {
+  if (dist.family === 'normal') throw new RangeError('perturbLogits: the normal family has no logits');
+  return add(dist.logits, noise);
+}
+
+/**
  * What perturb adds the noise to: the logits for a Bernoulli, log θ =
  * logSoftmax(logits) for a categorical. An estimator that needs log θ more
  * than once (for z, for z̃ | b and for log p(b|θ)) computes it once here:

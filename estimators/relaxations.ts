@@ -12,7 +12,8 @@
 // a Monte Carlo estimate of E[ĝ_STGS | b], so its mean is ST-GS's and its
 // variance is lower (Rao-Blackwellization). The Jacobian is taken at each
 // z̃ᵐ held fixed and multiplied by ∂z/∂θ of the unconditional path
-// z = logits + L (Bernoulli) or logSoftmax(logits) + G (categorical);
+// z = logits + L (Bernoulli) or logits + G (categorical: log θ + G up to a
+// constant per row, which σ_τ and the argmax do not see; families.ts perturbLogits);
 // differentiating through the conditional sampler too would add
 // E[∂σ_τ(z̃)/∂z̃ · (∂z̃/∂θ − ∂z/∂θ)], which is not zero, and change the mean.
 //
@@ -20,10 +21,10 @@
 // straight-through forms pass x = b + (s − stop(s)) to f (exactly b in value,
 // the gradient of s), Gumbel-softmax reports f(b) + (f(σ_τ(z)) − stop(f(σ_τ(z)))).
 
-import { Tensor, add, sub, mean, sigmoid, softmax, logSoftmax, broadcastTo, expandDims, stopGradient, formatShape } from '../autodiff/index.ts';
+import { Tensor, add, sub, mean, sigmoid, softmax, broadcastTo, expandDims, stopGradient, formatShape } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
 import { conditionalLogistic, conditionalGumbel } from '../lib/gumbel.ts';
-import { checkFamily, checkSamples, drawNoise, perturb, hard, relaxed, sample, type Dist, type Family, type SampleFunction } from './families.ts';
+import { checkFamily, checkSamples, drawNoise, perturbLogits, hard, relaxed, sample, type Dist, type Family, type SampleFunction } from './families.ts';
 import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions, selfContainedEstimator } from './estimator.ts';
 
 const DISCRETE: readonly Family[] = ['bernoulli', 'categorical'];
@@ -72,14 +73,10 @@ function meanOf(dist: Dist): Tensor {
   throw new RangeError(`meanOf: the ${dist.family} family has no discrete sample`);
 }
 
-/**
- * How the unconditional z depends on θ (families.ts perturb, without the
- * noise): logits for a Bernoulli, logSoftmax(logits) for a categorical.
- */
-function locationOf(dist: Dist): Tensor {
-  if (dist.family === 'bernoulli') return dist.logits;
-  if (dist.family === 'categorical') return logSoftmax(dist.logits, -1);
-  throw new RangeError(`locationOf: the ${dist.family} family has no discrete sample`);
+/** What perturbLogits adds the noise to (families.ts): the logits of a Bernoulli or a categorical. */
+function logitsOf(dist: Dist): Tensor {
+  if (dist.family === 'normal') throw new RangeError('logitsOf: the normal family has no discrete sample');
+  return dist.logits;
 }
 
 /** z̃ ∼ p(z | b, θ) from uniforms v, with θ held constant (lib/gumbel). */
@@ -121,7 +118,7 @@ export function gumbelSoftmax(dist: Dist, f: SampleFunction, rng: Rng, options: 
   const name = 'gumbel-softmax';
   const { n, tiled } = start(name, dist, options);
   const tau = temperatureOf(name, options);
-  const z = perturb(dist, drawNoise(dist, rng, n, tiled)); // [n, ...E]
+  const z = perturbLogits(dist, drawNoise(dist, rng, n, tiled)); // [n, ...E], z up to a constant per row
   const b = hard(dist.family, z); // [n, ...E], a constant
   const soft = relaxed(dist.family, z, tau); // [n, ...E]
   // f at the constants b and σ_τ(stop z) (the same values as soft, held), and at soft: the
@@ -161,7 +158,7 @@ export function stGumbelSoftmax(dist: Dist, f: SampleFunction, rng: Rng, options
   const name = 'st-gumbel-softmax';
   const { n, tiled } = start(name, dist, options);
   const tau = temperatureOf(name, options);
-  const z = perturb(dist, drawNoise(dist, rng, n, tiled)); // [n, ...E]
+  const z = perturbLogits(dist, drawNoise(dist, rng, n, tiled)); // [n, ...E], z up to a constant per row
   const b = hard(dist.family, z);
   return straightThroughOf(name, f, b, relaxed(dist.family, z, tau), n);
 }
@@ -187,11 +184,11 @@ export function gumbelRao(dist: Dist, f: SampleFunction, rng: Rng, options: Gumb
   const tau = temperatureOf(name, options);
   const M = options.conditionals ?? DEFAULT_CONDITIONALS;
   if (!Number.isInteger(M) || M < 1) throw new RangeError(`${name}: conditionals (M) must be an integer ≥ 1, got ${M}; try ${DEFAULT_CONDITIONALS}`);
-  const z = perturb(dist, drawNoise(dist, rng, n, tiled)); // [n, ...E]
+  const z = perturbLogits(dist, drawNoise(dist, rng, n, tiled)); // [n, ...E], z up to a constant per row
   const b = hard(dist.family, z); // [n, ...E], a constant
   const bs = broadcastTo(expandDims(b, 0), [M, ...b.shape]); // [M, n, ...E]
   const zt = conditionalHeld(dist, bs, rng.uniform(bs.shape)); // z̃ᵐ, constants: [M, n, ...E]
-  const path = add(zt, gradientOnly(locationOf(dist))); // value z̃ᵐ, ∂/∂θ as for z
+  const path = add(zt, gradientOnly(logitsOf(dist))); // value z̃ᵐ, ∂/∂θ as for z (perturbLogits)
   const s = mean(relaxed(dist.family, path, tau), 0); // [n, ...E]
   return straightThroughOf(name, f, b, s, n);
 }

@@ -14,11 +14,17 @@
 //   equals Σ_k x_k log θ_k, tiled and untiled, gradient and Hessian included,
 //   and is finite where an undrawn class has probability 0; other x take the
 //   product.
+// perturbLogits: for a categorical, z differs from perturb's log θ + G by
+//   one constant per row, so the hard sample and σ_τ(z) are the same (to
+//   rounding), and so is the gradient of f(σ_τ(z)) in the logits, which
+//   logSoftmax's Jacobian on the path would change if σ_τ did not cancel the
+//   constant (f of z itself: the two gradients differ); a Bernoulli's z is
+//   perturb's bit for bit; a normal is refused.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Tensor, tensor, rng, ScriptedRng, softmax, sigmoid, categorical, bernoulli, sample, grad, sum, mul, logProb, logSoftmax, broadcastTo } from '../../index.ts';
-import { sampleByInversion, location, logProbAt } from '../../estimators/families.ts';
+import { Tensor, tensor, rng, ScriptedRng, softmax, sigmoid, categorical, bernoulli, normal, sample, grad, sum, mul, logProb, logSoftmax, broadcastTo, perturb, hard, relaxed, drawNoise, square, scalar } from '../../index.ts';
+import { sampleByInversion, location, logProbAt, perturbLogits } from '../../estimators/families.ts';
 import { checkGrads } from '../harness/checkGrads.ts';
 import { chiSquareTest } from '../../lib/stats.ts';
 
@@ -221,3 +227,49 @@ map('the largest uniform, 1 − 2⁻⁵³, takes the last class of positive prob
 });
 
 map.run();
+
+const shifted = suite('perturbLogits: z up to a constant per row');
+
+const LOGITS = [[1.5, -0.25, 0.75, -2], [0, 3, -1, 0.5], [-0.5, -0.5, 2, 1]];
+const WEIGHTS = tensor([[0.3, -1.2, 0.8, 2.0], [-0.7, 0.4, 1.1, -0.2], [1.3, 0.6, -0.9, 0.05]]);
+const noiseOf = (logits: Tensor): Tensor => drawNoise(categorical(logits), rng(7), 1000);
+
+shifted('categorical: the same hard samples; z − perturb\'s z is one constant per row', () => {
+  const logits = tensor(LOGITS);
+  const noise = noiseOf(logits);
+  const z = perturbLogits(categorical(logits), noise);
+  const zNorm = perturb(categorical(logits), noise);
+  assert.equal(Array.from(hard('categorical', z).data), Array.from(hard('categorical', zNorm).data));
+  const K = 4;
+  for (let row = 0; row < z.size / K; row++) {
+    const shift = z.data[row * K] - zNorm.data[row * K];
+    for (let k = 1; k < K; k++) assert.ok(Math.abs(z.data[row * K + k] - zNorm.data[row * K + k] - shift) < 1e-13, `row ${row}, class ${k}`);
+  }
+});
+
+shifted('categorical: σ_τ(z) and the gradient of f(σ_τ(z)) in the logits are perturb\'s to rounding; f of z itself tells them apart', () => {
+  const noise = noiseOf(tensor(LOGITS));
+  const f = (z: Tensor): Tensor => sum(mul(square(relaxed('categorical', z, 0.5)), broadcastTo(WEIGHTS, [1000, 3, 4])));
+  const g = grad((l: Tensor) => f(perturbLogits(categorical(l), noise)))(tensor(LOGITS));
+  const gNorm = grad((l: Tensor) => f(perturb(categorical(l), noise)))(tensor(LOGITS));
+  let largest = 0;
+  for (let i = 0; i < g.size; i++) {
+    assert.ok(Math.abs(g.data[i] - gNorm.data[i]) <= 1e-12 * (1 + Math.abs(gNorm.data[i])), `coordinate ${i}: ${g.data[i]} against ${gNorm.data[i]}`);
+    largest = Math.max(largest, Math.abs(gNorm.data[i]));
+  }
+  assert.ok(largest > 1, 'the gradient is not trivially zero');
+  // Without σ_τ between them the constant matters: a function of z itself sees it.
+  const raw = (z: Tensor): Tensor => sum(mul(z, broadcastTo(WEIGHTS, [1000, 3, 4])));
+  const h = grad((l: Tensor) => raw(perturbLogits(categorical(l), noise)))(tensor(LOGITS));
+  const hNorm = grad((l: Tensor) => raw(perturb(categorical(l), noise)))(tensor(LOGITS));
+  assert.ok(Math.abs(h.data[0] - hNorm.data[0]) > 1, `${h.data[0]} against ${hNorm.data[0]}`);
+});
+
+shifted('a Bernoulli\'s z is perturb\'s, bit for bit; a normal has no logits', () => {
+  const dist = bernoulli(tensor([0.3, -1.7]));
+  const noise = drawNoise(dist, rng(9), 50);
+  assert.equal(Array.from(perturbLogits(dist, noise).data), Array.from(perturb(dist, noise).data));
+  assert.throws(() => perturbLogits(normal(scalar(0), scalar(1)), tensor([0.1])), /perturbLogits: the normal family has no logits/);
+});
+
+shifted.run();
