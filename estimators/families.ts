@@ -248,8 +248,13 @@ export function perturb(dist: Dist, noise: Tensor): Tensor {
  * they are.) Not for log p(z|θ), whose density needs the normalized log θ.
  */
 export function perturbLogits(dist: Dist, noise: Tensor): Tensor {
-  if (dist.family === 'normal') throw new RangeError('perturbLogits: the normal family has no logits');
-  return add(dist.logits, noise);
+  return add(logitsOf(dist, 'perturbLogits'), noise);
+}
+
+/** The logits of a Bernoulli or a categorical; `op` names the caller in the error for a normal. */
+export function logitsOf(dist: Dist, op = 'logitsOf'): Tensor {
+  if (dist.family === 'normal') throw new RangeError(`${op}: the normal family has no logits`);
+  return dist.logits;
 }
 
 /**

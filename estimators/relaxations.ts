@@ -24,7 +24,7 @@
 import { Tensor, add, sub, mean, sigmoid, softmax, broadcastTo, expandDims, stopGradient, formatShape } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
 import { conditionalLogistic, conditionalGumbel } from '../lib/gumbel.ts';
-import { checkFamily, checkSamples, drawNoise, perturbLogits, hard, relaxed, sample, type Dist, type Family, type SampleFunction } from './families.ts';
+import { checkFamily, checkSamples, drawNoise, perturbLogits, logitsOf, hard, relaxed, sample, type Dist, type Family, type SampleFunction } from './families.ts';
 import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions, selfContainedEstimator } from './estimator.ts';
 
 const DISCRETE: readonly Family[] = ['bernoulli', 'categorical'];
@@ -71,12 +71,6 @@ function meanOf(dist: Dist): Tensor {
   if (dist.family === 'bernoulli') return sigmoid(dist.logits);
   if (dist.family === 'categorical') return softmax(dist.logits, -1);
   throw new RangeError(`meanOf: the ${dist.family} family has no discrete sample`);
-}
-
-/** What perturbLogits adds the noise to (families.ts): the logits of a Bernoulli or a categorical. */
-function logitsOf(dist: Dist): Tensor {
-  if (dist.family === 'normal') throw new RangeError('logitsOf: the normal family has no discrete sample');
-  return dist.logits;
 }
 
 /** z̃ ∼ p(z | b, θ) from uniforms v, with θ held constant (lib/gumbel). */

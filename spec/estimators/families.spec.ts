@@ -252,6 +252,9 @@ shifted('categorical: σ_τ(z) and the gradient of f(σ_τ(z)) in the logits are
   const f = (z: Tensor): Tensor => sum(mul(square(relaxed('categorical', z, 0.5)), broadcastTo(WEIGHTS, [1000, 3, 4])));
   const g = grad((l: Tensor) => f(perturbLogits(categorical(l), noise)))(tensor(LOGITS));
   const gNorm = grad((l: Tensor) => f(perturb(categorical(l), noise)))(tensor(LOGITS));
+  const soft = relaxed('categorical', perturbLogits(categorical(tensor(LOGITS)), noise), 0.5);
+  const softNorm = relaxed('categorical', perturb(categorical(tensor(LOGITS)), noise), 0.5);
+  for (let i = 0; i < soft.size; i++) assert.ok(Math.abs(soft.data[i] - softNorm.data[i]) <= 1e-13, `σ_τ at ${i}`);
   let largest = 0;
   for (let i = 0; i < g.size; i++) {
     assert.ok(Math.abs(g.data[i] - gNorm.data[i]) <= 1e-12 * (1 + Math.abs(gNorm.data[i])), `coordinate ${i}: ${g.data[i]} against ${gNorm.data[i]}`);
