@@ -27,9 +27,10 @@
 //                    always exists: Σ_e −(U_e − θ_e) − e^{−(U_e − θ_e)}.
 //
 // Noise conventions (estimators/families.ts): U = logSoftmax(θ) + G for the
-// categorical and the subset (the shift changes no argmax and no marginal,
-// and makes the one-hot SST the same computation as gumbelSoftmax), U = θ + G
-// for spanning trees and arborescences. Every surrogate reports f at the hard X.
+// categorical and the subset (the shift changes no argmax and no marginal),
+// U = θ + G for spanning trees and arborescences; the relaxed SST of a
+// categorical takes U = θ + G, which makes it the same computation as
+// gumbelSoftmax (perturbLogits). Every surrogate reports f at the hard X.
 // The arborescence's argmax is not greedy on a matroid, so its law has no
 // known closed form: REINFORCE on X does not apply, REINFORCE on U does.
 
@@ -176,6 +177,16 @@ export function perturbStructured(dist: SstDist, noise: Tensor): Tensor {
   return add(locationOf(dist), noise);
 }
 
+/**
+ * U as the relaxed SST perturbs it: for a categorical θ + G, as gumbelSoftmax
+ * does (families.ts perturbLogits: softmax and the argmax do not see the
+ * constant per row by which it differs from logSoftmax(θ) + G), otherwise
+ * perturbStructured's U.
+ */
+function relaxedInput(dist: SstDist, noise: Tensor): Tensor {
+  return dist.family === 'categorical' ? add(dist.logits, noise) : perturbStructured(dist, noise);
+}
+
 /** Where the Gumbel noise is centred: logSoftmax(θ) for the categorical and the subset, θ otherwise. */
 function locationOf(dist: SstDist): Tensor {
   return dist.family === 'categorical' || dist.family === 'subset' ? logSoftmax(dist.logits, -1) : dist.logits;
@@ -247,7 +258,7 @@ export function sst(dist: SstDist, f: SampleFunction, rng: Rng, options: SstOpti
   checkSamples(name, n);
   const t = checkTemperature(name, options.temperature ?? DEFAULT_TEMPERATURE);
   const structure = structureOf(dist);
-  const u = perturbStructured(dist, drawStructuredNoise(dist, rng, n, tiled)); // [n, ...E]
+  const u = relaxedInput(dist, drawStructuredNoise(dist, rng, n, tiled)); // [n, ...E]
   const x = structure.argmax(u); // [n, ...E], a constant
   const soft = structure.relax(u, t); // [n, ...E]
   if (options.straightThrough) {
