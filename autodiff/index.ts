@@ -11,5 +11,5 @@ export { add, sub, mul, div, pow, maximum, minimum, greater, greaterEqual, less,
 export { sum, mean, max, min, logsumexp, softmax, logSoftmax, argmax } from './ops/reduce.ts';
 export type { Axis } from './ops/reduce.ts';
 export { reshape, expandDims, squeeze, broadcastTo, sumToShape, slice, pad, concat, stack, gather, scatterAdd, take, oneHot } from './ops/shape.ts';
-export { matmul, transpose, outer, dot } from './ops/linalg.ts';
+export { matmul, linear, transpose, outer, dot } from './ops/linalg.ts';
 export { inverse, solve, slogdet, logdet, det, type Slogdet } from './ops/decompositions.ts';

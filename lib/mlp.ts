@@ -9,7 +9,7 @@
 // directly. The forward pass uses only the engine's ops, so gradients of any
 // order flow through it (RELAX trains its surrogate with a grad of a grad).
 
-import { Tensor, tensor, reshape, matmul, add, tanh, relu, sigmoid, formatShape, type NestedArray } from '../autodiff/index.ts';
+import { Tensor, tensor, reshape, linear, tanh, relu, sigmoid, formatShape, type NestedArray } from '../autodiff/index.ts';
 import type { Rng } from './random.ts';
 
 /** The nonlinearity between layers. */
@@ -153,7 +153,7 @@ export function applyMlp(params: MlpParams, x: Tensor, options: MlpApplyOptions)
   let h = x.rank === 2 ? x : reshape(x, [x.size / inputs, inputs]); // [n, in]
   const last = params.layers.length - 1;
   params.layers.forEach(({ W, b }, l) => {
-    h = activate(add(matmul(h, W), b), l === last ? outputActivation : activation); // [n, width]
+    h = activate(linear(h, W, b), l === last ? outputActivation : activation); // [n, width]
   });
   return x.rank === 2 ? h : reshape(h, [...lead, sizes[sizes.length - 1]]);
 }

@@ -301,6 +301,37 @@ export function matmulT(a: Tensor, b: Tensor, ta: boolean, tb: boolean): Tensor 
 }
 
 /**
+ * x·W + b for rows x [n, in], weights W [in, out] and a bias b [out], as one
+ * op: a layer of a network, where matmul then add would make a second [n,
+ * out] array and a second node. The bias is added to each row of the product
+ * in place, each value rounded once as add rounds it, so the result has
+ * add(matmul(x, W), b)'s bits. VJPs: g·Wᵀ, xᵀ·g and g summed over the rows.
+ */
+export function linear(x: Tensor, W: Tensor, b: Tensor): Tensor {
+  checkTensor('linear', x);
+  checkTensor('linear', W);
+  checkTensor('linear', b);
+  if (x.rank !== 2 || W.rank !== 2 || b.rank !== 1 || x.shape[1] !== W.shape[0] || b.shape[0] !== W.shape[1]) {
+    throw new RangeError(`linear: shapes ${formatShape(x.shape)}, ${formatShape(W.shape)} and ${formatShape(b.shape)} do not fit x [n, in], W [in, out] and b [out]`);
+  }
+  const [m, k] = x.shape;
+  const n = W.shape[1];
+  const C = allocToFill(m * n);
+  gemm(x.data, 0, k, 1, W.data, 0, n, 1, C, 0, m, k, n);
+  const B = b.data;
+  for (let row = 0; row < C.length; row += n) {
+    for (let j = 0; j < n; j++) C[row + j] += B[j];
+  }
+  const out = new Tensor(C, [m, n]);
+  if (!isRecording()) return out;
+  return record('linear', [x, W, b], out, (g, needs) => [
+    needs[0] ? matmulT(g, W, false, true) : null,
+    needs[1] ? matmulT(x, g, true, false) : null,
+    needs[2] ? sumToShape(g, b.shape) : null,
+  ]);
+}
+
+/**
  * Matrix product of [m,k] and [k,n], or of batches [B,m,k] and [B,k,n] (a
  * 2-D side is shared by every matrix of the batch).
  */

@@ -1,14 +1,16 @@
 // autodiff/ops/linalg.ts: matmul (2-D, batched 3-D, and a 2-D side shared
-// by a batch), transpose with any permutation, outer, dot.
+// by a batch), linear (x·W + b), transpose with any permutation, outer, dot.
 //   gradients: checkGrads, first and second order, in both inputs, on
 //   fast-check sizes (including sizes past the kernel's 4-wide unrolling and
 //   its 64-row blocks), and the internal matmulT for all four transpose flags;
-//   forward: against a naive triple loop; errors name the op and both shapes.
+//   forward: against a naive triple loop; linear has add(matmul(x, W), b)'s
+//   bits (both rows-at-a-time kernels and the WebAssembly one), and so do its
+//   gradients of first and second order; errors name the op and the shapes.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fc from 'fast-check';
-import { Tensor, tensor, matmul, transpose, outer, dot, square } from '../../../index.ts';
+import { Tensor, tensor, matmul, linear, add, sum, tanh, grad, transpose, outer, dot, square } from '../../../index.ts';
 import { matmulT } from '../../../autodiff/ops/linalg.ts';
 import { checkGrads } from '../../harness/checkGrads.ts';
 import { SEED, shapeArb, tensorOf, real, unravel, ravel, sizeOfShape, assertClose } from '../helpers.ts';
@@ -78,6 +80,17 @@ for (const layout of layouts) {
     );
   });
 }
+
+grads('linear: first and second order in x, W and b, under tanh and squared', () => {
+  const arb = fc.tuple(dim, dim, dim).chain(([m, k, n]) => fc.tuple(tensorOf([m, k], values), tensorOf([k, n], values), tensorOf([n], values)));
+  fc.assert(
+    fc.property(arb, fc.nat(), ([x, w, b], seed) => {
+      checkGrads(linear, [x, w, b], { order: 2, seed });
+      checkGrads((p, q, r) => square(tanh(linear(p, q, r))), [x, w, b], { order: 2, seed });
+    }),
+    { seed: SEED, numRuns: 15 },
+  );
+});
 
 grads('matmul past the unrolled and blocked paths (k = 70 > 64, odd sizes)', () => {
   const [a, b] = fc.sample(matmulArb('2-D', fc.constantFrom(5, 70)), { seed: SEED, numRuns: 1 })[0];
@@ -160,6 +173,23 @@ forward('a short product (k ≤ 64, tiles along rows) of 70 × 24 by 24 × 67 ma
   assertClose(transpose(matmul(transpose(b), transpose(a))), refMatmul(a, b), 1e-12, 1e-12, 'transposed');
 });
 
+forward('linear has add(matmul(x, W), b)\'s bits, and so have its first and second derivatives', () => {
+  // [1, 7] and [3, 7] take the row kernels, [40, 12] the tiles or the WebAssembly kernel.
+  for (const [m, k, n] of [[1, 7, 5], [3, 7, 5], [40, 12, 9]]) {
+    const [x, w, b] = fc.sample(fc.tuple(tensorOf([m, k], values), tensorOf([k, n], values), tensorOf([n], values)), { seed: SEED + m, numRuns: 1 })[0];
+    const fused = (p: Tensor, q: Tensor, r: Tensor): Tensor => sum(square(tanh(linear(p, q, r))));
+    const apart = (p: Tensor, q: Tensor, r: Tensor): Tensor => sum(square(tanh(add(matmul(p, q), r))));
+    assert.equal(Array.from(linear(x, w, b).data), Array.from(add(matmul(x, w), b).data), `[${m}, ${k}] · [${k}, ${n}]`);
+    const first = grad(fused, { argnums: [0, 1, 2] })(x, w, b);
+    const firstApart = grad(apart, { argnums: [0, 1, 2] })(x, w, b);
+    first.forEach((g: Tensor, i: number) => assert.equal(Array.from(g.data), Array.from(firstApart[i].data), `first, argument ${i}`));
+    // The gradient of Σ ∇_W f, a second derivative through every input.
+    const second = grad((p: Tensor, q: Tensor, r: Tensor) => sum(grad(fused, { argnums: 1 })(p, q, r)), { argnums: [0, 1, 2] })(x, w, b);
+    const secondApart = grad((p: Tensor, q: Tensor, r: Tensor) => sum(grad(apart, { argnums: 1 })(p, q, r)), { argnums: [0, 1, 2] })(x, w, b);
+    second.forEach((g: Tensor, i: number) => assert.equal(Array.from(g.data), Array.from(secondApart[i].data), `second, argument ${i}`));
+  }
+});
+
 forward('products with k = 1 (four rows of C per pass, then one at a time) match the naive loop exactly, for 1 to 9 rows', () => {
   const arb = fc.tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 })).chain(([m, n]) => fc.tuple(tensorOf([m, 1], values), tensorOf([1, n], values)));
   fc.assert(fc.property(arb, ([a, b]) => assertClose(matmul(a, b), refMatmul(a, b), 0, 0, 'matmul')), { seed: SEED, numRuns: 60 });
@@ -187,7 +217,7 @@ forward('transpose matches index permutation; outer and dot match their definiti
   assert.is(dot(tensor([1, 2, 3]), tensor([4, 5, 6])).item(), 32);
 });
 
-forward('errors name the op and both shapes', () => {
+forward('errors name the op and the shapes', () => {
   const fails = (f: () => unknown, message: string | RegExp): void => {
     assert.throws(f, (e: unknown) => e instanceof RangeError && (typeof message === 'string' ? (e as Error).message === message : message.test((e as Error).message)), String(message));
   };
@@ -198,6 +228,9 @@ forward('errors name the op and both shapes', () => {
   fails(() => transpose(z(2, 3), [0, 0]), /^transpose: axes \[0,0\] are not a permutation of the 2 axes of \[2,3\]/);
   fails(() => outer(z(2, 2), z(2)), /^outer: expected two vectors, got shapes \[2,2\] and \[2\]/);
   fails(() => dot(z(3), z(4)), /^dot: expected two vectors of equal length, got shapes \[3\] and \[4\]/);
+  fails(() => linear(z(2, 3), z(4, 5), z(5)), 'linear: shapes [2,3], [4,5] and [5] do not fit x [n, in], W [in, out] and b [out]');
+  fails(() => linear(z(2, 3), z(3, 5), z(1, 5)), 'linear: shapes [2,3], [3,5] and [1,5] do not fit x [n, in], W [in, out] and b [out]');
+  fails(() => linear(z(3), z(3, 5), z(5)), /^linear: shapes \[3\], \[3,5\] and \[5\] do not fit/);
 });
 
 grads.run();
