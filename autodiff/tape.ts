@@ -69,9 +69,13 @@ export function idOn(x: Tensor, tape: Tape): number {
   return -1;
 }
 
+// An input node has no inputs: every one shares these (nothing writes to a node's arrays).
+const NO_INPUTS: readonly Tensor[] = [];
+const NO_IDS: readonly number[] = [];
+
 /** A copy of `x` (sharing its buffer) that is an input of `tape`. */
 export function watch(x: Tensor, tape: Tape): Tensor {
-  tape.nodes.push({ name: 'input', inputs: [], ids: [], backward: null });
+  tape.nodes.push({ name: 'input', inputs: NO_INPUTS, ids: NO_IDS, backward: null });
   return new Tensor(x.data, x.shape, { tape, id: tape.nodes.length - 1, next: x._trace });
 }
 
