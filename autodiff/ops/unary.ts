@@ -140,39 +140,51 @@ function firstOrder(g: Tensor, y: Tensor, slope: Slope): Tensor {
 // linear in g, so its VJP in g is the op itself:
 //   tanhBackward(g, y)    = g (1 − y²),   ∂/∂y = −2 g y
 //   sigmoidBackward(g, y) = g y (1 − y),  ∂/∂y = g (1 − 2y)
-// The ∂/∂y term is the ops `curvatureOps` while a transform records it, else
-// one pass of `curvature` with the same products in the same order.
-type Curvature = (GG: Float64Array, G: Float64Array, Y: Float64Array, out: Float64Array) => void;
+// While a transform records the backward pass, its two cotangents are ops
+// (the op itself at gg, and `curvatureOps`); else one pass of `both` writes
+// them from one read of gg and y, with the same products in the same order.
+// (Where g needs no cotangent, that pass still writes one, and it is dropped:
+// rare, since g is a gradient, which depends on what it differentiates.)
+type Both = (GG: Float64Array, G: Float64Array, Y: Float64Array, dG: Float64Array, dY: Float64Array) => void;
 
-function outputVjp(name: string, slope: Slope, curvature: Curvature, curvatureOps: (gg: Tensor, g: Tensor, y: Tensor) => Tensor): (g: Tensor, y: Tensor) => Tensor {
+function outputVjp(name: string, slope: Slope, both: Both, curvatureOps: (gg: Tensor, g: Tensor, y: Tensor) => Tensor): (g: Tensor, y: Tensor) => Tensor {
   const op = (g: Tensor, y: Tensor): Tensor => {
     const out = firstOrder(g, y, slope);
     if (!isRecording()) return out;
-    return record(name, [g, y], out, (gg, needs) => [
-      needs[0] ? op(gg, y) : null,
-      needs[1] ? (isRecording() ? curvatureOps(gg, g, y) : inOnePass(gg, g, y, curvature)) : null,
-    ]);
+    return record(name, [g, y], out, (gg, needs) => {
+      if (isRecording() || !needs[1]) return [needs[0] ? op(gg, y) : null, needs[1] ? curvatureOps(gg, g, y) : null];
+      const dG = allocToFill(gg.data.length);
+      const dY = allocToFill(gg.data.length);
+      both(gg.data, g.data, y.data, dG, dY);
+      return [needs[0] ? new Tensor(dG, gg.shape) : null, new Tensor(dY, gg.shape)];
+    });
   };
   return op;
-}
-
-function inOnePass(gg: Tensor, g: Tensor, y: Tensor, curvature: Curvature): Tensor {
-  const out = allocToFill(gg.data.length);
-  curvature(gg.data, g.data, y.data, out);
-  return new Tensor(out, gg.shape);
 }
 
 const tanhBackward = outputVjp(
   'tanhBackward',
   (G, Y, out) => { for (let i = 0; i < out.length; i++) out[i] = G[i] * (1 - Y[i] * Y[i]); },
-  (GG, G, Y, out) => { for (let i = 0; i < out.length; i++) out[i] = GG[i] * (G[i] * (Y[i] * -2)); },
+  (GG, G, Y, dG, dY) => {
+    for (let i = 0; i < dG.length; i++) {
+      const gg = GG[i], y = Y[i];
+      dG[i] = gg * (1 - y * y);
+      dY[i] = gg * (G[i] * (y * -2));
+    }
+  },
   (gg, g, y) => mul(gg, mul(g, mul(y, -2))),
 );
 
 const sigmoidBackward = outputVjp(
   'sigmoidBackward',
   (G, Y, out) => { for (let i = 0; i < out.length; i++) out[i] = G[i] * (Y[i] * (1 - Y[i])); },
-  (GG, G, Y, out) => { for (let i = 0; i < out.length; i++) out[i] = GG[i] * (G[i] * (1 - Y[i] * 2)); },
+  (GG, G, Y, dG, dY) => {
+    for (let i = 0; i < dG.length; i++) {
+      const gg = GG[i], y = Y[i];
+      dG[i] = gg * (y * (1 - y));
+      dY[i] = gg * (G[i] * (1 - y * 2));
+    }
+  },
   (gg, g, y) => mul(gg, mul(g, sub(1, mul(y, 2)))),
 );
 

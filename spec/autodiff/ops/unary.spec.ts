@@ -93,14 +93,17 @@ grads('tanh, sigmoid: the one-pass second derivative (the VJP of their VJP ops) 
   const x = tensor([-40, -3.5, -0.7, -0, 0, 1e-300, 0.3, 2, 17, 40]);
   const w = tensor([1, -2, 0.5, 3, -1, 2, 0.25, -0.75, 1.5, 1]);
   for (const [name, f] of [['tanh', tanh], ['sigmoid', sigmoid]] as const) {
-    const slope = (t: Tensor) => sum(mul(grad((u: Tensor) => sum(mul(f(u), w)))(t), w));
-    const direct = grad(slope)(x); // the outer backward pass is not recorded: one pass
-    let recorded: Tensor | undefined;
-    valueAndGrad((y: Tensor) => {
-      recorded = grad(slope)(x);
-      return sum(y);
-    })(scalar(0));
-    assert.equal(Array.from(direct.data), Array.from((recorded as Tensor).data), name);
+    // The cotangent g reaching the VJP op is w, a constant, and then u ⊙ w, which needs one of its own.
+    for (const inner of [(u: Tensor) => sum(mul(f(u), w)), (u: Tensor) => sum(mul(f(u), mul(u, w)))]) {
+      const slope = (t: Tensor) => sum(mul(grad(inner)(t), w));
+      const direct = grad(slope)(x); // the outer backward pass is not recorded: one pass
+      let recorded: Tensor | undefined;
+      valueAndGrad((y: Tensor) => {
+        recorded = grad(slope)(x);
+        return sum(y);
+      })(scalar(0));
+      assert.equal(Array.from(direct.data), Array.from((recorded as Tensor).data), name);
+    }
   }
 });
 
