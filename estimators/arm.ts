@@ -33,7 +33,7 @@
 import { Tensor, add, sub, mul, div, log, abs, sigmoid, neg, sum, mean, greater, argmax, oneHot, reshape, concat, slice, matmul, broadcastTo, stopGradient, formatShape } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
 import { Refusal } from '../lib/exact.ts';
-import { checkFamily, checkSamples, eventShape, sumEvent, type Dist, type Family, type SampleFunction } from './families.ts';
+import { checkFamily, checkSamples, eventShape, sumEvent, logitsOf, type Dist, type Family, type SampleFunction } from './families.ts';
 import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions, selfContainedEstimator } from './estimator.ts';
 
 export interface ArmOptions extends SurrogateOptions<undefined> {
@@ -99,11 +99,6 @@ function checkSimplex(name: string, K: number): (pi: Tensor) => void {
       }
     }
   };
-}
-
-/** The logits of a Bernoulli or categorical descriptor (checkFamily has ruled out the Normal). */
-function logitsOf(dist: Dist): Tensor {
-  return (dist as { logits: Tensor }).logits;
 }
 
 /** b = 1[u > σ(−φ)], i.e. H(φ + logit u). A constant. */

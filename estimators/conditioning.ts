@@ -28,14 +28,10 @@
 import { Tensor, add, sub, mul, sum, exp, sigmoid, neg, softmax, logSigmoid, logSoftmax, reshape, slice, concat, stack, transpose, stopGradient, formatShape, sizeOf } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
 import { canEnumerate, enumerateSupport, logProbTable, Refusal, type DiscreteFamily } from '../lib/exact.ts';
-import { checkFamily, checkSamples, eventShape, sample, sumEvent, logProb, type Dist, type Family, type SampleFunction } from './families.ts';
+import { checkFamily, checkSamples, eventShape, sample, sumEvent, logProb, logitsOf, type Dist, type Family, type SampleFunction } from './families.ts';
 import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
 
 const DISCRETE: readonly Family[] = ['bernoulli', 'categorical'];
-
-function logitsOf(dist: Dist): Tensor {
-  return (dist as { logits: Tensor }).logits;
-}
 
 // ---------------------------------------------------------------- summing one coordinate out
 

@@ -238,17 +238,25 @@ export function perturb(dist: Dist, noise: Tensor): Tensor {
 }
 
 /**
- * z up to a constant along each row, for a Bernoulli or a categorical: the
- * logits + the noise. A categorical's log θ = logits − logsumexp(logits)
- * differs from its logits by one constant per row, which changes neither the
- * hard sample H(z) (an argmax) nor the relaxed one σ_τ(z) = softmax(z/τ), nor
- * either's derivatives in θ; so the estimators that read z only through them
- * skip logSoftmax's pass and its VJP's. (A Bernoulli's z is the same as
- * perturb's; PyTorch's F.gumbel_softmax also adds the noise to the logits as
- * they are.) Not for log p(z|θ), whose density needs the normalized log θ.
+ * What the relaxations add their noise to: the logits as they are, which for
+ * a categorical differ from perturb's log θ = logSoftmax(logits) by one
+ * constant per row. Neither the hard sample H(z) (an argmax) nor σ_τ(z) =
+ * softmax(z/τ) sees that constant, nor do their derivatives in θ, when τ is
+ * the same for every class; so the estimators that read z only through them
+ * skip logSoftmax's pass and its VJP's (PyTorch's F.gumbel_softmax also adds
+ * the noise to the logits as they are). A temperature that differs along the
+ * classes would see the constant: a categorical then gets log θ, as perturb.
+ * Not for log p(z|θ), whose density needs log θ. (As in PyTorch, logits of
+ * 1e16 and more leave little of the noise's precision.)
  */
-export function perturbLogits(dist: Dist, noise: Tensor): Tensor {
-  return add(logitsOf(dist, 'perturbLogits'), noise);
+export function relaxationBase(dist: Dist, temperature: Tensor | number): Tensor {
+  const logits = logitsOf(dist, 'relaxationBase');
+  return dist.family === 'categorical' && !sameAlongLastAxis(temperature) ? location(dist) : logits;
+}
+
+/** Whether a temperature takes one value along the last axis (a number, a scalar, or a last axis of 1). */
+export function sameAlongLastAxis(temperature: Tensor | number): boolean {
+  return typeof temperature === 'number' || temperature.rank === 0 || temperature.shape[temperature.rank - 1] === 1;
 }
 
 /** The logits of a Bernoulli or a categorical; `op` names the caller in the error for a normal. */

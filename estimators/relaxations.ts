@@ -13,7 +13,8 @@
 // variance is lower (Rao-Blackwellization). The Jacobian is taken at each
 // z̃ᵐ held fixed and multiplied by ∂z/∂θ of the unconditional path
 // z = logits + L (Bernoulli) or logits + G (categorical: log θ + G up to a
-// constant per row, which σ_τ and the argmax do not see; families.ts perturbLogits);
+// constant per row, which σ_τ and the argmax do not see when τ is the same
+// for every class; families.ts relaxationBase);
 // differentiating through the conditional sampler too would add
 // E[∂σ_τ(z̃)/∂z̃ · (∂z̃/∂θ − ∂z/∂θ)], which is not zero, and change the mean.
 //
@@ -24,7 +25,7 @@
 import { Tensor, add, sub, mean, sigmoid, softmax, broadcastTo, expandDims, stopGradient, formatShape } from '../autodiff/index.ts';
 import type { Rng } from '../lib/random.ts';
 import { conditionalLogistic, conditionalGumbel } from '../lib/gumbel.ts';
-import { checkFamily, checkSamples, drawNoise, perturbLogits, logitsOf, hard, relaxed, sample, type Dist, type Family, type SampleFunction } from './families.ts';
+import { checkFamily, checkSamples, drawNoise, relaxationBase, hard, relaxed, sample, type Dist, type Family, type SampleFunction } from './families.ts';
 import { evaluate, surrogateOf, type Estimator, type Surrogate, type SurrogateOptions, selfContainedEstimator } from './estimator.ts';
 
 const DISCRETE: readonly Family[] = ['bernoulli', 'categorical'];
@@ -112,7 +113,7 @@ export function gumbelSoftmax(dist: Dist, f: SampleFunction, rng: Rng, options: 
   const name = 'gumbel-softmax';
   const { n, tiled } = start(name, dist, options);
   const tau = temperatureOf(name, options);
-  const z = perturbLogits(dist, drawNoise(dist, rng, n, tiled)); // [n, ...E], z up to a constant per row
+  const z = add(relaxationBase(dist, tau), drawNoise(dist, rng, n, tiled)); // [n, ...E], z up to a constant per row
   const b = hard(dist.family, z); // [n, ...E], a constant
   const soft = relaxed(dist.family, z, tau); // [n, ...E]
   // f at the constants b and σ_τ(stop z) (the same values as soft, held), and at soft: the
@@ -152,7 +153,7 @@ export function stGumbelSoftmax(dist: Dist, f: SampleFunction, rng: Rng, options
   const name = 'st-gumbel-softmax';
   const { n, tiled } = start(name, dist, options);
   const tau = temperatureOf(name, options);
-  const z = perturbLogits(dist, drawNoise(dist, rng, n, tiled)); // [n, ...E], z up to a constant per row
+  const z = add(relaxationBase(dist, tau), drawNoise(dist, rng, n, tiled)); // [n, ...E], z up to a constant per row
   const b = hard(dist.family, z);
   return straightThroughOf(name, f, b, relaxed(dist.family, z, tau), n);
 }
@@ -170,7 +171,8 @@ export function stGumbelSoftmax(dist: Dist, f: SampleFunction, rng: Rng, options
  * θ → `dist.logits`, τ → `options.temperature` (default 0.5),
  * M → `options.conditionals` (default 10). Noise: one block of n·|E| uniforms
  * for z, then M blocks of n·|E| for the z̃ᵐ ([M, n, ...E], block m is z̃ᵐ).
- * f is called on b + s − stop(s), s = mean_m σ_τ(stop(z̃ᵐ) + loc(θ) − stop(loc(θ))).
+ * f is called on b + s − stop(s), s = mean_m σ_τ(stop(z̃ᵐ) + base(θ) − stop(base(θ))), with
+ * base(θ) what z adds its noise to (families.ts relaxationBase).
  */
 export function gumbelRao(dist: Dist, f: SampleFunction, rng: Rng, options: GumbelRaoOptions = {}): Surrogate<undefined> {
   const name = 'gumbel-rao';
@@ -178,11 +180,12 @@ export function gumbelRao(dist: Dist, f: SampleFunction, rng: Rng, options: Gumb
   const tau = temperatureOf(name, options);
   const M = options.conditionals ?? DEFAULT_CONDITIONALS;
   if (!Number.isInteger(M) || M < 1) throw new RangeError(`${name}: conditionals (M) must be an integer ≥ 1, got ${M}; try ${DEFAULT_CONDITIONALS}`);
-  const z = perturbLogits(dist, drawNoise(dist, rng, n, tiled)); // [n, ...E], z up to a constant per row
+  const base = relaxationBase(dist, tau);
+  const z = add(base, drawNoise(dist, rng, n, tiled)); // [n, ...E], z up to a constant per row
   const b = hard(dist.family, z); // [n, ...E], a constant
   const bs = broadcastTo(expandDims(b, 0), [M, ...b.shape]); // [M, n, ...E]
   const zt = conditionalHeld(dist, bs, rng.uniform(bs.shape)); // z̃ᵐ, constants: [M, n, ...E]
-  const path = add(zt, gradientOnly(logitsOf(dist))); // value z̃ᵐ, ∂/∂θ as for z (perturbLogits)
+  const path = add(zt, gradientOnly(base)); // value z̃ᵐ, ∂/∂θ as for z
   const s = mean(relaxed(dist.family, path, tau), 0); // [n, ...E]
   return straightThroughOf(name, f, b, s, n);
 }

@@ -298,6 +298,14 @@ state('errors raised after f returns (non-scalar output, non-differentiable op) 
   assert.is(add(s(1), s(1))._trace, null);
 });
 
+state('a gradient that is the seed itself is the caller\'s own: writing into it changes no later gradient', () => {
+  const identity = grad((x: Tensor) => x);
+  const first = identity(scalar(3)); // the cotangent 1 that backpropagation starts from
+  first.data[0] = 5;
+  assert.is(identity(scalar(3)).item(), 1);
+  assert.is(grad((x: Tensor) => mul(x, 2))(scalar(3)).item(), 2);
+});
+
 state('ops run inside f on tensors not derived from the inputs are constants there', () => {
   const c = tensor([1, 2]);
   const g = grad((x: Tensor) => {

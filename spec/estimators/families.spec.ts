@@ -14,17 +14,18 @@
 //   equals Σ_k x_k log θ_k, tiled and untiled, gradient and Hessian included,
 //   and is finite where an undrawn class has probability 0; other x take the
 //   product.
-// perturbLogits: for a categorical, z differs from perturb's log θ + G by
-//   one constant per row, so the hard sample and σ_τ(z) are the same (to
-//   rounding), and so is the gradient of f(σ_τ(z)) in the logits, which
-//   logSoftmax's Jacobian on the path would change if σ_τ did not cancel the
-//   constant (f of z itself: the two gradients differ); a Bernoulli's z is
-//   perturb's bit for bit; a normal is refused.
+// relaxationBase: for a categorical at one temperature, z = logits + G
+//   differs from perturb's log θ + G by one constant per row, so the hard
+//   sample and σ_τ(z) are the same (to rounding), and so is the gradient of
+//   f(σ_τ(z)) in the logits, which logSoftmax's Jacobian on the path would
+//   change if σ_τ did not cancel the constant (f of z itself: the two
+//   gradients differ); at a temperature per class it is log θ, perturb's z
+//   bit for bit; a Bernoulli's is its logits; a normal is refused.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Tensor, tensor, rng, ScriptedRng, softmax, sigmoid, categorical, bernoulli, normal, sample, grad, sum, mul, logProb, logSoftmax, broadcastTo, perturb, hard, relaxed, drawNoise, square, scalar } from '../../index.ts';
-import { sampleByInversion, location, logProbAt, perturbLogits } from '../../estimators/families.ts';
+import { Tensor, tensor, rng, ScriptedRng, softmax, sigmoid, categorical, bernoulli, normal, sample, grad, sum, mul, logProb, logSoftmax, broadcastTo, perturb, hard, relaxed, drawNoise, square, scalar, add } from '../../index.ts';
+import { sampleByInversion, location, logProbAt, relaxationBase } from '../../estimators/families.ts';
 import { checkGrads } from '../harness/checkGrads.ts';
 import { chiSquareTest } from '../../lib/stats.ts';
 
@@ -228,16 +229,17 @@ map('the largest uniform, 1 − 2⁻⁵³, takes the last class of positive prob
 
 map.run();
 
-const shifted = suite('perturbLogits: z up to a constant per row');
+const shifted = suite('relaxationBase: z up to a constant per row');
 
 const LOGITS = [[1.5, -0.25, 0.75, -2], [0, 3, -1, 0.5], [-0.5, -0.5, 2, 1]];
 const WEIGHTS = tensor([[0.3, -1.2, 0.8, 2.0], [-0.7, 0.4, 1.1, -0.2], [1.3, 0.6, -0.9, 0.05]]);
 const noiseOf = (logits: Tensor): Tensor => drawNoise(categorical(logits), rng(7), 1000);
+const relaxedZ = (dist: Parameters<typeof relaxationBase>[0], noise: Tensor, t: Tensor | number): Tensor => add(relaxationBase(dist, t), noise);
 
-shifted('categorical: the same hard samples; z − perturb\'s z is one constant per row', () => {
+shifted('categorical, one temperature: the same hard samples; z − perturb\'s z is one constant per row', () => {
   const logits = tensor(LOGITS);
   const noise = noiseOf(logits);
-  const z = perturbLogits(categorical(logits), noise);
+  const z = relaxedZ(categorical(logits), noise, 0.5);
   const zNorm = perturb(categorical(logits), noise);
   assert.equal(Array.from(hard('categorical', z).data), Array.from(hard('categorical', zNorm).data));
   const K = 4;
@@ -245,14 +247,16 @@ shifted('categorical: the same hard samples; z − perturb\'s z is one constant 
     const shift = z.data[row * K] - zNorm.data[row * K];
     for (let k = 1; k < K; k++) assert.ok(Math.abs(z.data[row * K + k] - zNorm.data[row * K + k] - shift) < 1e-13, `row ${row}, class ${k}`);
   }
+  // A temperature with a last axis of 1 is one temperature per row too.
+  assert.is(relaxationBase(categorical(logits), tensor([[0.5], [1], [2]])), logits);
 });
 
-shifted('categorical: σ_τ(z) and the gradient of f(σ_τ(z)) in the logits are perturb\'s to rounding; f of z itself tells them apart', () => {
+shifted('categorical, one temperature: σ_τ(z) and the gradient of f(σ_τ(z)) in the logits are perturb\'s to rounding; f of z itself tells them apart', () => {
   const noise = noiseOf(tensor(LOGITS));
   const f = (z: Tensor): Tensor => sum(mul(square(relaxed('categorical', z, 0.5)), broadcastTo(WEIGHTS, [1000, 3, 4])));
-  const g = grad((l: Tensor) => f(perturbLogits(categorical(l), noise)))(tensor(LOGITS));
+  const g = grad((l: Tensor) => f(relaxedZ(categorical(l), noise, 0.5)))(tensor(LOGITS));
   const gNorm = grad((l: Tensor) => f(perturb(categorical(l), noise)))(tensor(LOGITS));
-  const soft = relaxed('categorical', perturbLogits(categorical(tensor(LOGITS)), noise), 0.5);
+  const soft = relaxed('categorical', relaxedZ(categorical(tensor(LOGITS)), noise, 0.5), 0.5);
   const softNorm = relaxed('categorical', perturb(categorical(tensor(LOGITS)), noise), 0.5);
   for (let i = 0; i < soft.size; i++) assert.ok(Math.abs(soft.data[i] - softNorm.data[i]) <= 1e-13, `σ_τ at ${i}`);
   let largest = 0;
@@ -263,16 +267,23 @@ shifted('categorical: σ_τ(z) and the gradient of f(σ_τ(z)) in the logits are
   assert.ok(largest > 1, 'the gradient is not trivially zero');
   // Without σ_τ between them the constant matters: a function of z itself sees it.
   const raw = (z: Tensor): Tensor => sum(mul(z, broadcastTo(WEIGHTS, [1000, 3, 4])));
-  const h = grad((l: Tensor) => raw(perturbLogits(categorical(l), noise)))(tensor(LOGITS));
+  const h = grad((l: Tensor) => raw(relaxedZ(categorical(l), noise, 0.5)))(tensor(LOGITS));
   const hNorm = grad((l: Tensor) => raw(perturb(categorical(l), noise)))(tensor(LOGITS));
   assert.ok(Math.abs(h.data[0] - hNorm.data[0]) > 1, `${h.data[0]} against ${hNorm.data[0]}`);
 });
 
-shifted('a Bernoulli\'s z is perturb\'s, bit for bit; a normal has no logits', () => {
+shifted('categorical, a temperature per class: log θ, perturb\'s z bit for bit (softmax(z/τ) would see the constant)', () => {
+  const logits = tensor(LOGITS);
+  const noise = noiseOf(logits);
+  const tau = tensor([0.3, 0.5, 1, 2]);
+  assert.equal(Array.from(relaxedZ(categorical(logits), noise, tau).data), Array.from(perturb(categorical(logits), noise).data));
+});
+
+shifted('a Bernoulli\'s base is its logits, at any temperature; a normal has no logits', () => {
   const dist = bernoulli(tensor([0.3, -1.7]));
   const noise = drawNoise(dist, rng(9), 50);
-  assert.equal(Array.from(perturbLogits(dist, noise).data), Array.from(perturb(dist, noise).data));
-  assert.throws(() => perturbLogits(normal(scalar(0), scalar(1)), tensor([0.1])), /perturbLogits: the normal family has no logits/);
+  for (const t of [0.5, tensor([0.3, 2])]) assert.equal(Array.from(relaxedZ(dist, noise, t).data), Array.from(perturb(dist, noise).data));
+  assert.throws(() => relaxationBase(normal(scalar(0), scalar(1)), 0.5), /relaxationBase: the normal family has no logits/);
 });
 
 shifted.run();

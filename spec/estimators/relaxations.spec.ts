@@ -31,7 +31,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fc from 'fast-check';
 import {
-  Tensor, tensor, rng, ScriptedRng, add, sub, mean, matmul, transpose, grad, stopGradient, broadcastTo, expandDims,
+  Tensor, tensor, rng, ScriptedRng, add, sub, mul, sum, mean, matmul, transpose, grad, stopGradient, broadcastTo, expandDims,
   bernoulli, categorical, normal, sample, estimateGradient, checkUnbiased, holm, twoSidedP, normalQuantile,
   type Estimator, type SampleFunction, type Dist, type CheckProblem,
 } from '../../index.ts';
@@ -442,6 +442,27 @@ plumbing('gradients reach parameters upstream of the logits (a batch of problems
     const expected = matmul(transpose(x), dLogits);
     for (let j = 0; j < dW.size; j++) assert.ok(Math.abs(dW.data[j] - expected.data[j]) < 1e-12, `${kind}: dW[${j}]`);
     assert.ok(dW.data.some((v) => v !== 0), `${kind}: no gradient reached W`);
+  }
+});
+
+plumbing('logits shifted by a constant per row give the same estimates to rounding, at one temperature and at one per class', () => {
+  // [0, 1, 2] and [10, 11, 12] are one distribution, so each relaxation must see them alike;
+  // with a temperature per class, softmax(z/τ) sees any constant left in z, so z must be log θ + G there.
+  const K3 = 3;
+  const w = tensor([0.5, -1, 2]);
+  const f: SampleFunction = (x) => sum(mul(mul(x, x), broadcastTo(w, x.shape)), 1);
+  for (const temperature of [0.5, tensor([0.3, 0.5, 1])]) {
+    for (const kind of ['gumbel-softmax', 'st-gumbel-softmax', 'gumbel-rao'] as const) {
+      const estimator = relaxationEstimator(kind, { temperature });
+      const near = estimateGradient(estimator, categorical(tensor([0, 1, 2])), f, rng(3), { n: 40 }).perSample.logits.data;
+      const far = estimateGradient(estimator, categorical(tensor([10, 11, 12])), f, rng(3), { n: 40 }).perSample.logits.data;
+      let largest = 0;
+      for (let i = 0; i < near.length; i++) {
+        assert.ok(Math.abs(near[i] - far[i]) <= 1e-9, `${kind}, τ ${temperature instanceof Tensor ? 'per class' : temperature}: ${near[i]} against ${far[i]} at ${i}`);
+        largest = Math.max(largest, Math.abs(near[i]));
+      }
+      assert.ok(largest > 0.01 && near.length === 40 * K3, `${kind}: the estimates are not trivially zero`);
+    }
   }
 });
 

@@ -82,7 +82,7 @@ framework('one-hot SST is Gumbel-softmax, and ST-SST straight-through Gumbel-sof
   const g = (x: Tensor): Tensor => sum(square(sub(x, tensor([0.2, 0.5, 0, 1]))), [1, 2]);
   const cases: [Tensor, SampleFunction][] = [[tensor([0.3, -0.5, 1.2, 0.1]), f], [tensor([[0.3, -0.5, 1.2, 0.1], [0, 1, -1, 2], [0.5, 0.5, -0.2, 0]]), g]];
   for (const [logits, fn] of cases) {
-    for (const t of [0.5, 0.1, 2]) {
+    for (const t of [0.5, 0.1, 2, tensor([0.3, 0.5, 1, 2])]) { // the last, a temperature per class
       const pairs: [Estimator<undefined>, Estimator<undefined, SstDist>][] = [
         [relaxationEstimator('gumbel-softmax', { temperature: t }), sstEstimator({ temperature: t })],
         [relaxationEstimator('st-gumbel-softmax', { temperature: t }), sstEstimator({ temperature: t, straightThrough: true })],
