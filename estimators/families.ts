@@ -255,7 +255,7 @@ export function relaxationBase(dist: Dist, temperature: Tensor | number): Tensor
 }
 
 /** Whether a temperature takes one value along the last axis (a number, a scalar, or a last axis of 1). */
-export function sameAlongLastAxis(temperature: Tensor | number): boolean {
+function sameAlongLastAxis(temperature: Tensor | number): boolean {
   return typeof temperature === 'number' || temperature.rank === 0 || temperature.shape[temperature.rank - 1] === 1;
 }
 

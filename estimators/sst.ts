@@ -29,8 +29,9 @@
 // Noise conventions (estimators/families.ts): U = logSoftmax(θ) + G for the
 // categorical and the subset (the shift changes no argmax and no marginal),
 // U = θ + G for spanning trees and arborescences; the relaxed SST of a
-// categorical takes U = θ + G (at a temperature the same for every class),
-// which makes it the same computation as gumbelSoftmax (relaxationBase). Every surrogate reports f at the hard X.
+// categorical takes gumbelSoftmax's U (relaxationBase: θ + G at a temperature
+// the same for every class), so that the two are the same computation. Every
+// surrogate reports f at the hard X.
 // The arborescence's argmax is not greedy on a matroid, so its law has no
 // known closed form: REINFORCE on X does not apply, REINFORCE on U does.
 
@@ -42,7 +43,7 @@ import {
   topKMask, subsetMarginals, subsetLogProb, kruskal, spanningTreeMarginals, spanningTreeLogProb, maxArborescence, arborescenceMarginals,
   type Graph, type Digraph,
 } from '../lib/structures.ts';
-import { checkSamples, eventShape, sumEvent, sameAlongLastAxis, type CategoricalDist, type SubsetDist, type SpanningTreeDist, type ArborescenceDist, type Family, type SampleFunction } from './families.ts';
+import { checkSamples, eventShape, sumEvent, relaxationBase, type CategoricalDist, type SubsetDist, type SpanningTreeDist, type ArborescenceDist, type Family, type SampleFunction } from './families.ts';
 import { evaluate, surrogateOf, estimateGradient, type Estimator, type Surrogate, type SurrogateOptions } from './estimator.ts';
 import { DEFAULT_TEMPERATURE } from './relaxations.ts';
 
@@ -178,13 +179,13 @@ export function perturbStructured(dist: SstDist, noise: Tensor): Tensor {
 }
 
 /**
- * U as the relaxed SST perturbs it: for a categorical at a temperature t the
- * same for every class, θ + G, as gumbelSoftmax does (families.ts
- * relaxationBase: softmax(U/t) and the argmax do not see the constant per row
- * by which it differs from logSoftmax(θ) + G); otherwise perturbStructured's U.
+ * U as the relaxed SST perturbs it: a categorical's as gumbelSoftmax's
+ * (families.ts relaxationBase: θ + G where t is one value for every class,
+ * since softmax(U/t) and the argmax do not see the constant per row by which
+ * it differs from logSoftmax(θ) + G); otherwise perturbStructured's U.
  */
 function relaxedInput(dist: SstDist, noise: Tensor, t: Tensor | number): Tensor {
-  return dist.family === 'categorical' && sameAlongLastAxis(t) ? add(dist.logits, noise) : perturbStructured(dist, noise);
+  return dist.family === 'categorical' ? add(relaxationBase(dist, t), noise) : perturbStructured(dist, noise);
 }
 
 /** Where the Gumbel noise is centred: logSoftmax(θ) for the categorical and the subset, θ otherwise. */
