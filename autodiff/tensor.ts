@@ -6,6 +6,7 @@
 // it (see tape.ts); user code never touches it.
 
 import type { TraceRef } from './tape.ts';
+import { openArena, arenaAlloc, inArena, closeArena, arenaByteCount, resetArena } from './ops/simd.ts';
 
 export type Shape = readonly number[];
 
@@ -308,8 +309,13 @@ export function alloc(n: number): Float64Array {
  * 800 KB). Only for a caller that writes every element before any is read.
  */
 export function allocToFill(n: number): Float64Array {
-  const reused = n >= RECYCLE_MIN && (n >>> 0) === n ? fromPool(n) : null;
-  return reused === null ? alloc(n) : track(reused);
+  if (n < RECYCLE_MIN || (n >>> 0) !== n) return alloc(n);
+  if (frame !== null && frame.arena) {
+    const own = arenaAlloc(n);
+    if (own !== null) return own;
+  }
+  const reused = fromPool(n);
+  return track(reused === null ? new Float64Array(n) : reused);
 }
 
 /** Lets a safe integer of 2^32 or more through (to new Float64Array); throws for anything else. */
@@ -334,7 +340,11 @@ function checkLength(n: number): void {
 //     (estimators/estimator.ts), whose only outside code is f, called
 //     through handOut.
 // Recycled buffers go to a pool that alloc draws from (zeroed again on the
-// way out, so alloc's contract is unchanged).
+// way out, so alloc's contract is unchanged). The estimator's frame, and the
+// backward passes inside it, take their buffers from the arena instead (the
+// kernel's memory, ops/simd.ts), all of which the next such frame reuses: its
+// results are copied out when it closes (relocate), and a tensor handed out
+// is copied out before it is.
 
 const RECYCLE_MIN = SMALL + 1; // every buffer not cut from a slab
 const POOL_BYTES = 64 * 1024 * 1024; // at most this much is kept for reuse
@@ -342,16 +352,22 @@ const pool = new Map<number, Float64Array[]>();
 let pooledBytes = 0;
 
 interface Frame {
-  /** Every large buffer allocated while this frame was the current one. */
+  /** Every large buffer allocated while this frame was the current one (but those in the arena). */
   readonly buffers: Float64Array[];
   /** Buffers handed out to outside code: never recycled. */
   readonly handedOut: ArrayBufferLike[];
+  /** Whether large buffers come from the arena (ops/simd.ts), open for the outermost estimator frame. */
+  readonly arena: boolean;
 }
 
 let frame: Frame | null = null;
 let recycling = true;
 
 function allocLarge(n: number): Float64Array {
+  if (frame !== null && frame.arena) {
+    const own = arenaAlloc(n);
+    if (own !== null) return own.fill(0);
+  }
   const reused = fromPool(n);
   return track(reused === null ? new Float64Array(n) : reused.fill(0));
 }
@@ -377,18 +393,35 @@ function track(out: Float64Array): Float64Array {
  * must name every tensor the work's value holds) and those handed out. Only
  * for work that keeps no other tensor of its own, and whose outside code
  * sees tensors only through handOut. If the work throws, nothing is recycled.
+ *
+ * With `arena` (an estimator's call), an outermost frame cuts its large
+ * buffers from the arena of ops/simd.ts, where the WebAssembly kernels work
+ * on them in place, and so do the frames opened inside it; when it closes,
+ * the results that live there get copies of their own (relocate), and the
+ * arena's space goes to the next frame.
  */
-export function withRecycling<R>(work: () => R, results: (value: R) => readonly Tensor[]): R {
+export function withRecycling<R>(work: () => R, results: (value: R) => readonly Tensor[], arena = false): R {
   const outer = frame;
-  const current: Frame | null = recycling ? { buffers: [], handedOut: [] } : null;
+  const opened = recycling && arena && outer === null && openArena();
+  const current: Frame | null = recycling ? { buffers: [], handedOut: [], arena: opened || (outer !== null && outer.arena) } : null;
   frame = current;
   let value: R;
+  let done = false;
   try {
     value = work();
+    done = true;
   } finally {
     frame = outer;
+    if (opened && !done) closeArena(false);
   }
-  if (current !== null && current.buffers.length > 0) recycle(current, results(value));
+  if (current === null || (current.buffers.length === 0 && !opened)) return value;
+  const kept = results(value);
+  if (opened) {
+    const copies = new Map<Float64Array, Float64Array>(); // tensors that shared a buffer share its copy
+    for (const t of kept) if (inArena(t.data)) relocate(t, copies);
+    closeArena(true);
+  }
+  if (current.buffers.length > 0) recycle(current, kept);
   return value;
 }
 
@@ -405,12 +438,29 @@ function recycle(done: Frame, results: readonly Tensor[]): void {
 }
 
 /**
+ * Gives t a copy of its values outside the arena, so that the arena's space
+ * can be reused. Tensors are immutable and nothing can tell the copy from the
+ * original: the values are the same, and no op keeps the array itself.
+ */
+function relocate(t: Tensor, copies?: Map<Float64Array, Float64Array>): void {
+  let copy = copies?.get(t.data);
+  if (copy === undefined) {
+    copy = fromPool(t.data.length) ?? new Float64Array(t.data.length);
+    copy.set(t.data);
+    copies?.set(t.data, copy);
+  }
+  (t as { data: Float64Array }).data = copy;
+}
+
+/**
  * @internal Keeps t's buffer out of the current frame's recycling: for a
  * tensor that a module keeps beyond the call (lib/distributions remembers the
  * log-space values behind the relaxed samples it hands out).
  */
 export function keepFromRecycling(t: Tensor): void {
-  if (frame !== null) frame.handedOut.push(t.data.buffer);
+  if (frame === null) return;
+  if (inArena(t.data)) relocate(t);
+  else frame.handedOut.push(t.data.buffer);
 }
 
 /**
@@ -421,7 +471,7 @@ export function keepFromRecycling(t: Tensor): void {
 export function handOut<T>(fn: (x: Tensor) => T, x: Tensor): T {
   const current = frame;
   if (current === null || containedFunctions.has(fn)) return fn(x);
-  keepFromRecycling(x);
+  keepFromRecycling(x); // x's own copy, if it lives in the arena
   frame = null;
   try {
     return fn(x);
@@ -451,9 +501,15 @@ export function pooledByteCount(): number {
   return pooledBytes;
 }
 
-/** @internal Turns recycling on or off (specs compare the two), emptying the pool. */
+/** @internal Bytes ready for reuse: the pool's, and those the last estimator frame took from the arena (for specs). */
+export function recycledByteCount(): number {
+  return pooledBytes + arenaByteCount();
+}
+
+/** @internal Turns recycling on or off (specs compare the two), emptying the pool and forgetting the arena's use. */
 export function setRecycling(enabled: boolean): void {
   recycling = enabled;
   pool.clear();
   pooledBytes = 0;
+  resetArena();
 }

@@ -165,7 +165,7 @@ export function estimateGradient<State, D extends Descriptor = Dist>(
   // buffers are the size of the parameters, and the frame's bookkeeping
   // (about 0.1 µs) costs more than it saves on the problems that use n = 1.
   if (isRecording() || (options.n ?? 1) === 1 || !selfContained.has(estimator.surrogate) || !ownGenerator(rng)) return run();
-  return withRecycling(run, (e) => tensorsIn(e));
+  return withRecycling(run, (e) => tensorsIn(e), true);
 }
 
 /**

@@ -13,24 +13,28 @@ import { sumToShape } from './shape.ts';
 export const add = binaryOp({
   name: 'add',
   same: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i]; },
+  kernel: 'add',
   vjp: [(g) => g, (g) => g],
 });
 
 export const sub = binaryOp({
   name: 'sub',
   same: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] - b[i]; },
+  kernel: 'sub',
   vjp: [(g) => g, (g) => neg(g)],
 });
 
 export const mul = binaryOp({
   name: 'mul',
   same: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] * b[i]; },
+  kernel: 'mul',
   vjp: [(g, _out, _a, b) => mul(g, b), (g, _out, a) => mul(g, a)],
 });
 
 export const div = binaryOp({
   name: 'div',
   same: (a, b, out) => { for (let i = 0; i < out.length; i++) out[i] = a[i] / b[i]; },
+  kernel: 'div',
   // d(a/b) = da / b − (a/b) db / b: the second term reuses the output.
   vjp: [(g, _out, _a, b) => div(g, b), (g, out, _a, b) => neg(mul(g, div(out, b)))],
 });

@@ -6,6 +6,7 @@
 import { Tensor, alloc, allocToFill, broadcastShapes, shapesEqual, stridesOf, sizeOf, type Shape } from '../tensor.ts';
 import { isRecording, record, recordNondifferentiable, describe } from '../tape.ts';
 import { sumToShape } from './shape.ts';
+import { arenaBinary, ARENA_MIN_LENGTH, type ElementwiseKernel } from './simd.ts';
 
 export function checkTensor(op: string, x: unknown, what = 'argument'): asserts x is Tensor {
   if (!(x instanceof Tensor)) throw new TypeError(`${op}: ${what} must be a Tensor, got ${describe(x)}`);
@@ -61,24 +62,32 @@ export interface BinarySpec {
   same: (a: Float64Array, b: Float64Array, out: Float64Array) => void;
   /** Cotangents of a and of b, at the output's shape (the caller folds them back with sumToShape). */
   vjp?: readonly [BinaryVjp, BinaryVjp];
+  /** The WebAssembly kernel that computes `same` on arrays in the arena (simd.ts), if there is one. */
+  kernel?: ElementwiseKernel;
 }
 
 export type BinaryFn = (a: Tensor | number, b: Tensor | number) => Tensor;
 
 /** A broadcasting binary op; each VJP is folded back to its input's shape by sumToShape. */
 export function binaryOp(spec: BinarySpec): BinaryFn {
-  const { name, same, vjp } = spec;
+  const { name, same, vjp, kernel } = spec;
+  // Where the arrays live in the arena, the kernel; else the loop. (Only large
+  // arrays can live there: small ones never pay for the call that checks.)
+  const anywhere = kernel === undefined ? same : (A: Float64Array, B: Float64Array, O: Float64Array): void => {
+    if (O.length < ARENA_MIN_LENGTH || !arenaBinary(kernel, A, B, O)) same(A, B, O);
+  };
   return (aIn: Tensor | number, bIn: Tensor | number): Tensor => {
     const a = toTensor(name, aIn);
     const b = toTensor(name, bIn);
     let out: Tensor;
     if (shapesEqual(a.shape, b.shape)) {
       out = new Tensor(allocToFill(a.data.length), a.shape);
-      same(a.data, b.data, out.data);
+      if (out.data.length < ARENA_MIN_LENGTH) same(a.data, b.data, out.data);
+      else anywhere(a.data, b.data, out.data);
     } else {
       const shape = broadcastShapes(name, a.shape, b.shape);
       out = new Tensor(allocToFill(sizeOf(shape)), shape);
-      broadcastBinary(a, b, out, same);
+      broadcastBinary(a, b, out, anywhere);
     }
     if (!isRecording()) return out;
     if (vjp === undefined) return recordNondifferentiable(name, [a, b], out);

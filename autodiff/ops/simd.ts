@@ -1,16 +1,19 @@
-// Matrix products in WebAssembly SIMD.
+// Matrix products, and a few elementwise ops, in WebAssembly SIMD.
 //
 // JavaScript has no vector instructions, and every typed-array load is checked
 // on its own: the 4×4 tile of linalg.ts does at best one multiply-add per
 // cycle. WebAssembly's 128-bit SIMD multiplies and adds two doubles per
 // instruction, and its loads need no check of their own. This file assembles
-// one small WebAssembly function, a 4×4-tiled product, from the instructions
-// below at first use (no binary file, no build step, nothing fetched), and
-// linalg.ts runs through it the products with every side at least 4 and at
-// least 1 024 multiply-adds, and those of two or three rows against a small
-// B. The left operand is copied into the kernel's memory as it is and the
-// result out of it, one block copy each; the right operand is copied in as it
-// is too when the left has few rows, and as panels of four columns otherwise.
+// one small WebAssembly module, a 4×4-tiled product and the elementwise
+// kernels, from the instructions below at first use (no binary file, no build
+// step, nothing fetched), and linalg.ts runs through it the products with
+// every side at least 4 and at least 1 024 multiply-adds, and those of two or
+// three rows against a small B. An operand that is not in the kernel's memory
+// is copied in, the left as it is and the result out, one block copy each;
+// the right operand as it is too when the left has few rows, and as panels of
+// four columns otherwise. Inside an estimator's call the tensors live in the
+// kernel's memory (the arena, at the end of this file), and nothing is copied
+// but the right operand's panels.
 //
 // Same bits as the JavaScript kernel. Each C(i, j) = Σ_p A(i, p) B(p, j) is
 // summed in the same order, from +0 over p = 0, 1, …, k − 1, with one rounding
@@ -68,6 +71,7 @@ const i32 = {
   eqz: (x: Code): Code => [...x, 0x45],
   eq: (x: Code, y: Code): Code => [...x, ...y, 0x46],
   ltU: (x: Code, y: Code): Code => [...x, ...y, 0x49],
+  gtU: (x: Code, y: Code): Code => [...x, ...y, 0x4b],
   geU: (x: Code, y: Code): Code => [...x, ...y, 0x4f],
 };
 // select(x, y, condition): x if condition ≠ 0, else y.
@@ -83,6 +87,40 @@ const v128 = {
 const f64x2 = {
   add: (x: Code, y: Code): Code => [...x, ...y, ...simdOp(0xf0)],
   mul: (x: Code, y: Code): Code => [...x, ...y, ...simdOp(0xf2)],
+};
+
+// The elementwise kernels' arithmetic, once on pairs of doubles and once on
+// one (for an odd element at the end), so that each kernel is written once.
+interface Lanes {
+  bytes: number;
+  load(address: Code): Code;
+  store(address: Code, value: Code): Code;
+  constant(value: number): Code;
+  add(x: Code, y: Code): Code;
+  sub(x: Code, y: Code): Code;
+  mul(x: Code, y: Code): Code;
+  div(x: Code, y: Code): Code;
+}
+const bytesOf = (value: number): Code => Array.from(new Uint8Array(new Float64Array([value]).buffer));
+const PAIRS: Lanes = {
+  bytes: 16,
+  load: (address) => v128.load(address, 0),
+  store: (address, value) => v128.store(address, 0, value),
+  constant: (value) => simdOp(0x0c, ...bytesOf(value), ...bytesOf(value)),
+  add: f64x2.add,
+  sub: (x, y) => [...x, ...y, ...simdOp(0xf1)],
+  mul: f64x2.mul,
+  div: (x, y) => [...x, ...y, ...simdOp(0xf3)],
+};
+const SINGLE: Lanes = {
+  bytes: 8,
+  load: (address) => [...address, 0x2b, ALIGN_8, 0],
+  store: (address, value) => [...address, ...value, 0x39, ALIGN_8, 0],
+  constant: (value) => [0x44, ...bytesOf(value)],
+  add: (x, y) => [...x, ...y, 0xa0],
+  sub: (x, y) => [...x, ...y, 0xa1],
+  mul: (x, y) => [...x, ...y, 0xa2],
+  div: (x, y) => [...x, ...y, 0xa3],
 };
 
 // block { loop { br_if 1 (done); body; br 0 } }: a while loop.
@@ -183,22 +221,85 @@ function gemmBody(): Code {
   );
 }
 
+// ---------------------------------------------------------------- elementwise kernels
+// For tensors that live in the kernel's memory (see "Tensors in the kernel's
+// memory" below): f(in₀, …, out₀, …, bytes) reads its inputs and writes its
+// outputs, arrays of `bytes` / 8 doubles at those byte addresses, two
+// elements per instruction and a last odd one alone. Each computes what the
+// JavaScript loop it stands in for computes (binary.ts, unary.ts): the same
+// operations in the same order on each element, each rounded once, so the
+// bits are the same whichever runs.
+
+interface Elementwise {
+  inputs: number;
+  outputs: number;
+  /** The outputs' values, from the inputs' values x. */
+  body: (L: Lanes, x: readonly Code[]) => Code[];
+}
+
+const ELEMENTWISE = {
+  add: { inputs: 2, outputs: 1, body: (L, [a, b]) => [L.add(a, b)] },
+  sub: { inputs: 2, outputs: 1, body: (L, [a, b]) => [L.sub(a, b)] },
+  mul: { inputs: 2, outputs: 1, body: (L, [a, b]) => [L.mul(a, b)] },
+  div: { inputs: 2, outputs: 1, body: (L, [a, b]) => [L.div(a, b)] },
+  // g (1 − y²), and its cotangents gg (1 − y²) and gg (g (−2y))
+  tanhGrad: { inputs: 2, outputs: 1, body: (L, [g, y]) => [L.mul(g, L.sub(L.constant(1), L.mul(y, y)))] },
+  tanhGrad2: {
+    inputs: 3, outputs: 2,
+    body: (L, [gg, g, y]) => [L.mul(gg, L.sub(L.constant(1), L.mul(y, y))), L.mul(gg, L.mul(g, L.mul(y, L.constant(-2))))],
+  },
+  // g (y (1 − y)), and its cotangents gg (y (1 − y)) and gg (g (1 − 2y))
+  sigmoidGrad: { inputs: 2, outputs: 1, body: (L, [g, y]) => [L.mul(g, L.mul(y, L.sub(L.constant(1), y)))] },
+  sigmoidGrad2: {
+    inputs: 3, outputs: 2,
+    body: (L, [gg, g, y]) => [L.mul(gg, L.mul(y, L.sub(L.constant(1), y))), L.mul(gg, L.mul(g, L.sub(L.constant(1), L.mul(y, L.constant(2)))))],
+  },
+} satisfies Record<string, Elementwise>;
+
+export type ElementwiseKernel = keyof typeof ELEMENTWISE;
+
+const F64_TYPE = 0x7c;
+
+// Locals after the parameters: the byte offset, the inputs' values as pairs, then as single doubles.
+function elementwiseBody({ inputs, outputs, body }: Elementwise): Code {
+  const params = inputs + outputs + 1;
+  const BYTES = params - 1, AT = params, PAIR = params + 1, ONE = PAIR + inputs;
+  const step = (L: Lanes, first: number): Code => {
+    const code: Code[] = [];
+    for (let j = 0; j < inputs; j++) code.push(local.set(first + j, L.load(i32.add(local.get(j), local.get(AT)))));
+    const values = body(L, Array.from({ length: inputs }, (_, j) => local.get(first + j)));
+    values.forEach((value, o) => code.push(L.store(i32.add(local.get(inputs + o), local.get(AT)), value)));
+    return seq(...code);
+  };
+  return seq(
+    vector([...uleb(1), I32_TYPE], [...uleb(inputs), V128_TYPE], [...uleb(inputs), F64_TYPE]),
+    local.set(AT, i32.const(0)),
+    whileNot(i32.gtU(i32.add(local.get(AT), i32.const(16)), local.get(BYTES)), seq(step(PAIRS, PAIR), local.set(AT, i32.add(local.get(AT), i32.const(16))))),
+    ifThen(i32.ltU(local.get(AT), local.get(BYTES)), step(SINGLE, ONE)),
+  );
+}
+
 const I32_TYPE = 0x7f, V128_TYPE = 0x7b;
+const vector = (...items: Code[]): Code => [...uleb(items.length), ...items.flat()];
 
 function assemble(): Uint8Array {
   const name = (text: string): Code => [...uleb(text.length), ...Array.from(text, (ch) => ch.charCodeAt(0))];
-  const vector = (...items: Code[]): Code => [...uleb(items.length), ...items.flat()];
   const section = (id: number, content: Code): Code => [id, ...uleb(content.length), ...content];
   const FUNC_TYPE = 0x60, IMPORT_MEMORY = 2, EXPORT_FUNC = 0, END = 0x0b;
-  const locals = vector([...uleb(I32_LOCALS), I32_TYPE], [...uleb(V128_LOCALS), V128_TYPE]);
-  const body = [...locals, ...gemmBody(), END];
+  const i32Params = (count: number): Code => [FUNC_TYPE, ...vector(...new Array<Code>(count).fill([I32_TYPE])), ...vector()];
+  const gemmLocals = vector([...uleb(I32_LOCALS), I32_TYPE], [...uleb(V128_LOCALS), V128_TYPE]);
+  // Function i has type i: gemm (i32 × 10) → (), then each elementwise kernel (i32 × its arrays + 1) → ().
+  const kernels = Object.entries(ELEMENTWISE) as [string, Elementwise][];
+  const types = [i32Params(PARAMS), ...kernels.map(([, k]) => i32Params(k.inputs + k.outputs + 1))];
+  const bodies = [[...gemmLocals, ...gemmBody(), END], ...kernels.map(([, k]) => [...elementwiseBody(k), END])];
+  const names = ['gemm', ...kernels.map(([kernelName]) => kernelName)];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
-    ...section(1, vector([FUNC_TYPE, ...vector(...new Array<Code>(PARAMS).fill([I32_TYPE])), ...vector()])), // type (i32 × 10) → ()
+    ...section(1, vector(...types)),
     ...section(2, vector([...name('env'), ...name('memory'), IMPORT_MEMORY, 0x00, ...uleb(1)])), // a memory of 1 page or more
-    ...section(3, vector(uleb(0))), // function 0 has type 0
-    ...section(7, vector([...name('gemm'), EXPORT_FUNC, 0])),
-    ...section(10, vector([...uleb(body.length), ...body])),
+    ...section(3, vector(...types.map((_, i) => uleb(i)))),
+    ...section(7, vector(...names.map((text, i) => [...name(text), EXPORT_FUNC, ...uleb(i)]))),
+    ...section(10, vector(...bodies.map((body) => [...uleb(body.length), ...body]))),
   ]);
 }
 
@@ -220,6 +321,8 @@ interface Kernel {
   module: object;
   memory: WasmMemory;
   gemm: (a: number, sAi: number, sAp: number, b: number, bPerJ: number, sBp: number, c: number, m: number, k: number, n: number) => void;
+  /** The elementwise kernels, by name: (inputs…, outputs…, bytes) → (), every argument a byte count. */
+  elementwise: Record<ElementwiseKernel, (...addresses: number[]) => void>;
 }
 
 let kernel: Kernel | null | undefined; // undefined: not tried yet; null: not available here
@@ -228,8 +331,8 @@ let enabled = true;
 function loadKernel(): Kernel | null {
   if (typeof WebAssembly !== 'object') return null;
   try {
-    // Compiled synchronously: the module is under 1 KB, well below what a
-    // browser allows on its main thread (4 KB in Chromium before version 114).
+    // Compiled synchronously: the module is under 4 KB, what a browser allows
+    // on its main thread (Chromium before version 114).
     const bytes = assemble();
     if (!WebAssembly.validate(bytes)) return null; // no SIMD in this runtime
     return instantiate(new WebAssembly.Module(bytes), 1);
@@ -243,11 +346,14 @@ function loadKernel(): Kernel | null {
 // in optimized code check for detachment from then on (the 1e6 elementwise
 // benchmark, which has no matrix product, ran 20% slower after one grow).
 // When a product needs more room, a new instance gets a new, larger memory,
-// and the old one is left to the garbage collector.
+// and the old one is left to the garbage collector (or to the tensors that
+// still live in it, see the arena below).
 function instantiate(module: object, pages: number): Kernel {
   const memory = new WebAssembly.Memory({ initial: pages });
   const { exports } = new WebAssembly.Instance(module, { env: { memory } });
-  return { module, memory, gemm: exports.gemm as Kernel['gemm'] };
+  const elementwise = {} as Kernel['elementwise'];
+  for (const name of Object.keys(ELEMENTWISE) as ElementwiseKernel[]) elementwise[name] = exports[name] as Kernel['elementwise'][ElementwiseKernel];
+  return { module, memory, gemm: exports.gemm as Kernel['gemm'], elementwise };
 }
 
 /** The kernel's memory, for the spec that checks it is never detached. Internal. */
@@ -275,21 +381,25 @@ export function useSimd(on: boolean): boolean {
 // A product whose operands and result need more memory than this stays in
 // JavaScript (every side about 2 360 when all three are equal).
 const MAX_BYTES = 128 << 20;
-// The memory the kernel keeps for good. A product that needs more gets a
-// memory of its own size, which the next products reuse while they need more
-// than this too; the first product that fits in KEEP_BYTES lets it go.
+// The memory the kernel keeps for good (more when the arena below needs it).
+// A product that needs more gets a memory of its own size, which the next
+// products reuse while they need more than this too; the first product that
+// fits in it lets it go.
 const KEEP_BYTES = 16 << 20;
 // Below this many rows of A, a row-major B is read in place rather than packed.
 const FEW_ROWS = 64;
+// The kernel reads up to two doubles past the end of a row-major B's last row.
+const GUARD_BYTES = 32;
 
 /**
  * C[cOff + i·n + j] = Σ_p A(i, p) B(p, j), with A(i, p) at A[aOff + i·sAi + p·sAp]
  * and B(p, j) at B[bOff + p·sBp + j·sBj] (the strided layout of linalg.ts), on
  * the WebAssembly kernel. A is copied in as one block, so it must be one whole
  * matrix, row-major or transposed (as linalg.ts passes it); B may have any
- * strides. Returns false, having written nothing, where the kernel is not
- * available, A is not whole, or the product needs more than MAX_BYTES; the
- * caller then runs its own kernel.
+ * strides. Operands and results that live in the kernel's memory (the arena
+ * below) are read and written where they are. Returns false, having written
+ * nothing, where the kernel is not available, A is not whole, or the product
+ * needs more than MAX_BYTES; the caller then runs its own kernel.
  */
 export function simdGemm(
   Av: Float64Array, aOff: number, sAi: number, sAp: number,
@@ -300,38 +410,76 @@ export function simdGemm(
   if (!simdActive()) return false;
   if (!((sAp === 1 && sAi === k) || (sAi === 1 && sAp === m))) return false;
   if (aOff + m * k > Av.length) throw new RangeError(`simdGemm: A [${m}, ${k}] from ${aOff} runs past its ${Av.length} values`);
-  // Layout in the kernel's memory: A as it is, B (as it is, or its panels), then
-  // C, each from a multiple of 16 bytes so that the kernel's pairs are aligned.
   // A row-major B with few rows of A to amortize its packing (k·n copies one
   // at a time, against one block copy) is read in place; otherwise its panels,
   // contiguous along p, make the faster inner loop.
   const inPlace = sBj === 1 && sBp === n && m < FEW_ROWS;
-  const bAt = roundUp2(m * k), cAt = bAt + roundUp2(inPlace ? k * n : ((n + 3) & ~3) * k), bytes = 8 * (cAt + m * n);
-  if (bytes > MAX_BYTES) return false;
-  let { memory, gemm } = kernel as Kernel;
-  const size = memory.buffer.byteLength;
-  if (size < bytes || (size > KEEP_BYTES && bytes <= KEEP_BYTES)) {
-    // Growing: twice the room up to KEEP_BYTES, so that a run of growing products
+  let current = kernel as Kernel;
+  let at = layout(current, Av, aOff, Bv, bOff, inPlace, Cv, cOff, m, k, n);
+  if (8 * (at.end - at.start) > MAX_BYTES) return false;
+  const size = current.memory.buffer.byteLength;
+  const bytes = 8 * at.end + GUARD_BYTES;
+  const keep = Math.max(KEEP_BYTES, arenaBytes());
+  if (size < bytes || (size > keep && bytes <= keep && current !== arena)) {
+    // Growing: twice the room up to `keep`, so that a run of growing products
     // makes few instances. Letting a large memory go: room for twice this product.
-    const target = size < bytes ? Math.max(bytes, Math.min(2 * size, KEEP_BYTES)) : Math.min(2 * bytes, KEEP_BYTES);
+    // Tensors in the old memory are copied in like any others from then on.
+    const target = size < bytes ? Math.max(bytes, Math.min(2 * size, keep)) : Math.min(2 * bytes, keep);
     try {
-      kernel = instantiate((kernel as Kernel).module, Math.ceil(target / 65536));
+      kernel = instantiate(current.module, Math.ceil(target / 65536));
     } catch {
       if (size < bytes) return false;
     }
-    ({ memory, gemm } = kernel as Kernel);
+    current = kernel as Kernel;
+    at = layout(current, Av, aOff, Bv, bOff, inPlace, Cv, cOff, m, k, n);
   }
-  const mem = new Float64Array(memory.buffer);
-  mem.set(Av.subarray(aOff, aOff + m * k), 0);
+  const mem = new Float64Array(current.memory.buffer);
+  if (!at.aHere) mem.set(Av.subarray(aOff, aOff + m * k), at.a);
   if (inPlace) {
-    mem.set(Bv.subarray(bOff, bOff + k * n), bAt);
-    gemm(0, 8 * sAi, 8 * sAp, 8 * bAt, 8, 8 * n, 8 * cAt, m, k, n);
+    if (!at.bHere) mem.set(Bv.subarray(bOff, bOff + k * n), at.b);
+    current.gemm(8 * at.a, 8 * sAi, 8 * sAp, 8 * at.b, 8, 8 * n, 8 * at.c, m, k, n);
   } else {
-    packColumns(Bv, bOff, sBp, sBj, mem, bAt, k, n);
-    gemm(0, 8 * sAi, 8 * sAp, 8 * bAt, 8 * k, 32, 8 * cAt, m, k, n);
+    packColumns(Bv, bOff, sBp, sBj, mem, at.b, k, n);
+    current.gemm(8 * at.a, 8 * sAi, 8 * sAp, 8 * at.b, 8 * k, 32, 8 * at.c, m, k, n);
   }
-  Cv.set(mem.subarray(cAt, cAt + m * n), cOff);
+  if (!at.cHere) Cv.set(mem.subarray(at.c, at.c + m * n), cOff);
   return true;
+}
+
+interface Layout {
+  /** Where A, B (as it is, or its panels) and C start in the kernel's memory, in doubles. */
+  a: number;
+  b: number;
+  c: number;
+  aHere: boolean;
+  bHere: boolean;
+  cHere: boolean;
+  /** The copies' room: from `start` (above the open arena's tensors) to `end`. */
+  start: number;
+  end: number;
+}
+
+// Operands already in the kernel's memory stay where they are; the others are
+// copied above the arena's tensors, each from a multiple of 16 bytes so that
+// the kernel's pairs are aligned.
+function layout(
+  current: Kernel, Av: Float64Array, aOff: number, Bv: Float64Array, bOff: number, inPlace: boolean,
+  Cv: Float64Array, cOff: number, m: number, k: number, n: number,
+): Layout {
+  const buffer = current.memory.buffer;
+  const start = current === arena ? arenaTop / 8 : 0;
+  let end = start;
+  const place = (here: boolean, view: Float64Array, off: number, length: number): number => {
+    if (here) return view.byteOffset / 8 + off;
+    const from = end;
+    end += roundUp2(length);
+    return from;
+  };
+  const aHere = Av.buffer === buffer, bHere = inPlace && Bv.buffer === buffer, cHere = Cv.buffer === buffer;
+  const a = place(aHere, Av, aOff, m * k);
+  const b = place(bHere, Bv, bOff, inPlace ? k * n : ((n + 3) & ~3) * k);
+  const c = place(cHere, Cv, cOff, m * n);
+  return { a, b, c, aHere, bHere, cHere, start, end };
 }
 
 const roundUp2 = (x: number): number => x + (x & 1);
@@ -355,4 +503,137 @@ function packColumns(Bv: Float64Array, b: number, sBp: number, sBj: number, M: F
       for (let w = 0; w < 4; w++) M[to + w] = w < width ? Bv[from + w * sBj] : 0;
     }
   }
+}
+
+// ---------------------------------------------------------------- tensors in the kernel's memory
+//
+// Copying operands in and results out is a fifth of a product's time at
+// RELAX's sizes, and a JavaScript loop over typed arrays checks every access
+// (1–1.6 ns per element here, against 0.3–0.4 ns for the elementwise kernels
+// above). So while an estimator's recycling frame is open (tensor.ts), its
+// large tensors are cut from the kernel's memory, bottom up, and the
+// products and elementwise kernels read and write them where they are. When
+// the frame closes, tensor.ts copies its results out to ordinary arrays (and
+// anything handed to outside code, before it is handed), and the next frame
+// reuses the space. A frame that asks for more than the space has gets
+// ordinary arrays for the rest, and the frames after it a larger space, up to
+// ARENA_MAX. The space is never grown in place (see instantiate): a larger
+// one is a new instance, made while no frame is open.
+
+/** The shortest array the arena holds (tensor.ts cuts smaller ones from its slabs). */
+export const ARENA_MIN_LENGTH = 129;
+
+let arena: Kernel | null = null; // the instance whose memory holds the open frame's tensors
+let arenaBuffer: ArrayBuffer | null = null; // its memory's buffer while a frame is open
+let arenaTop = 0; // bytes handed out, from 0
+let arenaEnd = 0; // bytes that may be handed out
+let arenaAsked = 0; // bytes the open frame has asked for, handed out or not
+let arenaHigh = 0; // the most a frame has asked for, at most ARENA_MAX: the space the next frames get
+let arenaLast = 0; // bytes the last closed frame took from the arena, which the next one reuses
+const ARENA_MAX = 64 << 20;
+// Kept free above the arena's tensors for the products' copies (a packed B, an operand from elsewhere).
+const ARENA_SLACK = 1 << 20;
+
+/** The memory the arena keeps the kernel at: its tensors' space and the slack. */
+function arenaBytes(): number {
+  return arenaHigh === 0 ? 0 : arenaHigh + ARENA_SLACK;
+}
+
+/**
+ * @internal Opens the arena for a recycling frame (tensor.ts); false where
+ * the kernel does not run. Only one frame at a time: the outermost.
+ */
+export function openArena(): boolean {
+  if (!simdActive() || arena !== null) return false;
+  let current = kernel as Kernel;
+  const want = arenaBytes();
+  if (current.memory.buffer.byteLength < want) {
+    try {
+      current = kernel = instantiate(current.module, Math.ceil(want / 65536));
+    } catch {
+      // out of memory: the frame gets what the current memory has room for
+    }
+  }
+  arena = current;
+  arenaBuffer = current.memory.buffer;
+  arenaTop = 0;
+  arenaAsked = 0;
+  arenaEnd = Math.max(0, arenaBuffer.byteLength - ARENA_SLACK);
+  return true;
+}
+
+/**
+ * @internal A Float64Array of length n in the open arena, its contents left
+ * from earlier frames; null when the arena is full (or not open).
+ */
+export function arenaAlloc(n: number): Float64Array | null {
+  if (arenaBuffer === null) return null;
+  const bytes = (8 * n + 15) & ~15;
+  arenaAsked += bytes;
+  if (arenaTop + bytes > arenaEnd) return null;
+  const out = new Float64Array(arenaBuffer, arenaTop, n);
+  arenaTop += bytes;
+  return out;
+}
+
+/** @internal Whether x lives in the open arena. */
+export function inArena(x: Float64Array): boolean {
+  return x.buffer === arenaBuffer;
+}
+
+/**
+ * @internal Closes the arena. With `reuse` false (the frame threw, so some of
+ * its tensors may be held somewhere), its memory is never handed out again:
+ * the kernel moves to a new one.
+ */
+export function closeArena(reuse: boolean): void {
+  const closing = arena as Kernel;
+  arenaHigh = Math.max(arenaHigh, Math.min(arenaAsked, ARENA_MAX));
+  arenaLast = reuse ? arenaTop : 0;
+  arena = null;
+  arenaBuffer = null;
+  arenaTop = 0;
+  arenaEnd = 0;
+  if (!reuse && kernel === closing) {
+    try {
+      kernel = instantiate(closing.module, Math.ceil(closing.memory.buffer.byteLength / 65536));
+    } catch {
+      kernel = null; // no memory for a new one: the JavaScript kernels from here on
+    }
+  }
+}
+
+/** @internal Bytes the last closed frame took from the arena, for the next (for specs). */
+export function arenaByteCount(): number {
+  return arenaLast;
+}
+
+/** @internal Forgets how much space frames have asked for and took (for specs). */
+export function resetArena(): void {
+  arenaHigh = 0;
+  arenaLast = 0;
+}
+
+/**
+ * out = the kernel `name` of a and b (add, sub, mul, div, tanhGrad,
+ * sigmoidGrad), elementwise, when all three arrays live in the open arena
+ * and have the same length; returns false, having written nothing, otherwise
+ * (the caller's JavaScript loop then runs).
+ */
+export function arenaBinary(name: ElementwiseKernel, a: Float64Array, b: Float64Array, out: Float64Array): boolean {
+  const buffer = arenaBuffer;
+  if (buffer === null || out.buffer !== buffer || a.buffer !== buffer || b.buffer !== buffer) return false;
+  if (a.length !== out.length || b.length !== out.length) return false;
+  (arena as Kernel).elementwise[name](a.byteOffset, b.byteOffset, out.byteOffset, out.byteLength);
+  return true;
+}
+
+/** As arenaBinary, for the kernels of three inputs and two outputs (tanhGrad2, sigmoidGrad2). */
+export function arenaTernary(name: ElementwiseKernel, a: Float64Array, b: Float64Array, c: Float64Array, out0: Float64Array, out1: Float64Array): boolean {
+  const buffer = arenaBuffer;
+  if (buffer === null || out0.buffer !== buffer || out1.buffer !== buffer || a.buffer !== buffer || b.buffer !== buffer || c.buffer !== buffer) return false;
+  const n = out0.length;
+  if (a.length !== n || b.length !== n || c.length !== n || out1.length !== n) return false;
+  (arena as Kernel).elementwise[name](a.byteOffset, b.byteOffset, c.byteOffset, out0.byteOffset, out1.byteOffset, out0.byteLength);
+  return true;
 }

@@ -8,7 +8,9 @@
 //   estimator calls (REBAR with its variance gradient, RELAX) are bit-identical
 //   with recycling on and off, over repeated calls that do reuse buffers;
 //   estimateGradient's frame: the forward pass of mcgrad's own estimators is
-//   recycled too, but never a tensor handed to f (or one f makes), a tensor a
+//   recycled too (into the arena, which the next call reuses: recycledByteCount
+//   counts both; arena.spec.ts has the rest), but never a tensor handed to f
+//   (or one f makes), a tensor a
 //   user's estimator or a user's generator keeps, or a returned one;
 //   mcgrad's own problem functions (quadratic, table) run inside the frame:
 //   their buffers are recycled too, with the same results as a user's wrapper;
@@ -28,7 +30,7 @@ import {
 import { laws } from '../../estimators/pathwise.ts';
 import { initRelaxState } from '../../estimators/relax.ts';
 import { leaves } from '../../autodiff/tree.ts';
-import { alloc, allocToFill, setRecycling, pooledByteCount, withRecycling, handOut } from '../../autodiff/tensor.ts';
+import { alloc, allocToFill, setRecycling, pooledByteCount, recycledByteCount, withRecycling, handOut } from '../../autodiff/tensor.ts';
 
 const recycling = suite('recycling: safety');
 
@@ -180,7 +182,7 @@ frames('estimateGradient recycles the forward pass of its own estimators; result
   const firstSeen = seen.length; // f runs on b and on the relaxed samples
   const before = snapshot([...seen, ...results]);
   for (let i = 0; i < 5; i++) call(rebarEstimator, f, rng(20 + i));
-  assert.ok(pooledByteCount() > 0);
+  assert.ok(recycledByteCount() > 0);
   assert.equal(snapshot([...seen.slice(0, firstSeen), ...results]), before);
 });
 
@@ -197,10 +199,10 @@ frames('mcgrad\'s own problem functions run inside the frame: their input and in
   for (const [name, own, wrapped] of runs) {
     setRecycling(true);
     const ownOut = snapshot(own());
-    const ownPooled = pooledByteCount();
+    const ownPooled = recycledByteCount();
     setRecycling(true);
     const wrappedOut = snapshot(wrapped());
-    const wrappedPooled = pooledByteCount();
+    const wrappedPooled = recycledByteCount();
     assert.ok(ownPooled > wrappedPooled, `${name}: pooled ${ownPooled} bytes against ${wrappedPooled} for the wrapper`);
     assert.equal(ownOut, wrappedOut, name);
     for (let i = 0; i < 3; i++) assert.equal(snapshot(own()), ownOut, `${name}: call ${i + 2} from the pool`);
@@ -232,10 +234,10 @@ frames('a user\'s estimator (even one wrapping REBAR\'s) and a user\'s generator
   // The frame's reach: REBAR's own call pools more than the wrapped one, whose backward pass alone recycles.
   setRecycling(true);
   call(rebarEstimator);
-  const own = pooledByteCount();
+  const own = recycledByteCount();
   setRecycling(true);
   call(wrapped);
-  assert.ok(pooledByteCount() < own, `wrapped ${pooledByteCount()} against ${own} bytes`);
+  assert.ok(recycledByteCount() < own, `wrapped ${recycledByteCount()} against ${own} bytes`);
   call(rebarEstimator, target, recording);
   const before = snapshot(kept);
   for (let i = 0; i < 5; i++) {

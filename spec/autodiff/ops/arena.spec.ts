@@ -1,0 +1,244 @@
+// autodiff/ops/simd.ts (the arena: tensors in the kernel's memory), with the
+// recycling frames of autodiff/tensor.ts that open it.
+//   kernels: every elementwise kernel gives, with Object.is per element, what
+//   the JavaScript loop it stands in for gives, on even and odd lengths, on
+//   views that start at an odd element, and on ±0, ±∞, NaN, subnormals and
+//   ±1e300 among ordinary values; it runs only when every array is in the
+//   arena and the lengths agree, and otherwise writes nothing;
+//   frames: an estimator frame (withRecycling with `arena`) cuts its large
+//   buffers from the arena, and so do the backward passes inside it (which
+//   pool nothing); ops there (products, elementwise ops, a gradient of a
+//   gradient) give the bits they give outside; the frame's results get
+//   copies of their own, shared where they shared a buffer, which keep their
+//   values while later frames reuse the space; a tensor handed to outside
+//   code (handOut) or kept by a module (keepFromRecycling) gets its copy
+//   before; a frame that throws leaves its memory behind and the next frame
+//   works; a frame that asks for more than the arena has gets ordinary arrays
+//   for the rest, zeroed where asked, and the next frame a larger arena;
+//   with recycling off there is no arena.
+// Mutants that swap a kernel's operands, drop the odd last element, skip the
+// copy of a result or of a handed-out tensor, let a frame that threw keep its
+// memory, or never grow the arena each fail here.
+
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Tensor, matmul, tanh, sigmoid, sum, mul, add, sub, div, square, grad, reshape, rng } from '../../../index.ts';
+import { arenaBinary, arenaTernary, kernelBuffer, resetArena, simdActive, type ElementwiseKernel } from '../../../autodiff/ops/simd.ts';
+import { alloc, allocToFill, handOut, keepFromRecycling, pooledByteCount, setRecycling, withRecycling } from '../../../autodiff/tensor.ts';
+
+const SPECIAL = [0, -0, Infinity, -Infinity, NaN, 5e-324, -2.5e-310, 1e300, -1e300, 1, -1, 0.5];
+
+/** Runs `work` in an estimator's frame (the arena open), returning what it returns. */
+function inFrame<R>(work: () => R, results: (value: R) => readonly Tensor[] = () => []): R {
+  return withRecycling(work, results, true);
+}
+
+const isHere = (x: Float64Array): boolean => x.buffer === kernelBuffer();
+
+/**
+ * Sizes the arena: the first frame after setRecycling (or at start) may find
+ * no room, and the next gets what it asked for. Two frames that ask for 4 MB.
+ */
+function warm(): void {
+  for (let i = 0; i < 2; i++) inFrame(() => allocToFill(1 << 19));
+  assert.ok(inFrame(() => isHere(allocToFill(1 << 19))), 'the arena has room');
+}
+
+/** Values for the kernels: mostly ordinary, every twelfth a special one. */
+function values(n: number, seed: number): number[] {
+  const g = rng(seed).uniform([n]).data;
+  return Array.from(g, (u, i) => (i % 12 === 5 ? SPECIAL[(i / 12 + seed) % SPECIAL.length | 0] : 4 * u - 2));
+}
+
+// What the JavaScript loops compute (binary.ts and unary.ts), element by element.
+const BINARY: [ElementwiseKernel, (a: number, b: number) => number][] = [
+  ['add', (a, b) => a + b],
+  ['sub', (a, b) => a - b],
+  ['mul', (a, b) => a * b],
+  ['div', (a, b) => a / b],
+  ['tanhGrad', (g, y) => g * (1 - y * y)],
+  ['sigmoidGrad', (g, y) => g * (y * (1 - y))],
+];
+const TERNARY: [ElementwiseKernel, (gg: number, g: number, y: number) => [number, number]][] = [
+  ['tanhGrad2', (gg, g, y) => [gg * (1 - y * y), gg * (g * (y * -2))]],
+  ['sigmoidGrad2', (gg, g, y) => [gg * (y * (1 - y)), gg * (g * (1 - y * 2))]],
+];
+
+const kernels = suite('arena: elementwise kernels');
+
+kernels.before(() => {
+  assert.ok(simdActive(), 'Node has WebAssembly SIMD: the arena must open, or nothing here tests it');
+  warm();
+});
+
+kernels('each kernel gives the JavaScript loop\'s bits: even and odd lengths, views from an odd element, special values', () => {
+  for (const length of [129, 130, 257, 1000, 1001]) {
+    for (const from of [0, 1]) {
+      inFrame(() => {
+        const view = (seed: number): Float64Array => {
+          const whole = allocToFill(length + from);
+          assert.ok(isHere(whole), 'a large buffer comes from the arena');
+          const v = whole.subarray(from);
+          v.set(values(length, seed));
+          return v;
+        };
+        const [a, b, c, out0, out1] = [view(1), view(2), view(3), view(4), view(5)];
+        for (const [name, js] of BINARY) {
+          assert.ok(arenaBinary(name, a, b, out0), `${name} ran`);
+          for (let i = 0; i < length; i++) {
+            if (!Object.is(out0[i], js(a[i], b[i]))) assert.unreachable(`${name}, length ${length} from ${from}: element ${i} is ${out0[i]}, not ${js(a[i], b[i])}`);
+          }
+        }
+        for (const [name, js] of TERNARY) {
+          assert.ok(arenaTernary(name, a, b, c, out0, out1), `${name} ran`);
+          for (let i = 0; i < length; i++) {
+            const [d0, d1] = js(a[i], b[i], c[i]);
+            if (!Object.is(out0[i], d0) || !Object.is(out1[i], d1)) assert.unreachable(`${name}, length ${length} from ${from}: element ${i}`);
+          }
+        }
+      });
+    }
+  }
+});
+
+kernels('a kernel runs only on arrays that all live in the arena, of one length; otherwise it writes nothing', () => {
+  inFrame(() => {
+    const a = allocToFill(200).fill(1), b = allocToFill(200).fill(2), out = allocToFill(200).fill(7);
+    const outside = new Float64Array(200).fill(3);
+    assert.not.ok(arenaBinary('add', a, outside, out), 'an operand outside');
+    assert.not.ok(arenaBinary('add', a, b, new Float64Array(200)), 'the output outside');
+    assert.not.ok(arenaBinary('add', a.subarray(1), b.subarray(1), out), 'lengths differ');
+    assert.not.ok(arenaTernary('tanhGrad2', a, b, outside, out, allocToFill(200)), 'a third operand outside');
+    assert.ok(out.every((x) => x === 7), 'nothing written');
+    assert.ok(arenaBinary('add', a, b, out));
+    assert.ok(out.every((x) => x === 3));
+  });
+  const a = new Float64Array(200);
+  assert.not.ok(arenaBinary('add', a, a, a), 'no frame open');
+});
+
+kernels.run();
+
+const frames = suite('arena: frames');
+
+frames.before.each(() => {
+  setRecycling(true);
+  warm();
+});
+frames.after.each(() => setRecycling(true));
+
+/** A small network's loss and the gradient of its gradient's square: products, tanh, sigmoid and their second-order VJPs. */
+function network(x: Tensor, w1: Tensor, w2: Tensor): Tensor[] {
+  const loss = (p: Tensor[]) => sum(square(sub(matmul(tanh(matmul(x, p[0])), p[1]), sigmoid(x))));
+  const inner = (p: Tensor[]) => {
+    const [g1, g2] = grad(loss)(p);
+    return add(sum(mul(g1, g1)), sum(div(mul(g2, g2), 2)));
+  };
+  return [loss([w1, w2]), ...grad(inner)([w1, w2])];
+}
+
+frames('ops in a frame run in the arena and give the bits they give outside, a gradient of a gradient included', () => {
+  const g = rng(9);
+  const x = g.normal([300, 16]), w1 = g.normal([16, 32]), w2 = g.normal([32, 16]);
+  const outside = network(x, w1, w2).map((t) => Array.from(t.data));
+  let hidden = false;
+  const inside = inFrame(() => {
+    hidden = isHere(tanh(matmul(x, w1)).data);
+    return network(x, w1, w2);
+  }, (ts) => ts);
+  assert.ok(hidden, 'a hidden layer lived in the arena');
+  assert.equal(inside.map((t) => Array.from(t.data)), outside);
+  assert.ok(inside.every((t) => !isHere(t.data)), 'the results were copied out');
+});
+
+frames('a backward pass inside a frame takes its buffers from the arena and pools nothing', () => {
+  const x = rng(2).normal([500]);
+  let gradient: Tensor | null = null;
+  inFrame(() => {
+    gradient = grad((y: Tensor) => sum(mul(tanh(y), y)))(x);
+    assert.ok(isHere(gradient.data));
+  });
+  assert.is(pooledByteCount(), 0);
+});
+
+frames('results get copies of their own, shared where they shared a buffer, that keep their values while later frames reuse the space', () => {
+  const x = rng(3).normal([40, 50]);
+  const [t, u] = inFrame(() => {
+    const y = tanh(mul(x, 2));
+    return [y, reshape(y, [2000])];
+  }, (ts) => ts);
+  const before = Array.from(t.data);
+  assert.not.ok(isHere(t.data));
+  assert.is(t.data, u.data, 'one copy for the two views');
+  for (let i = 0; i < 3; i++) {
+    inFrame(() => {
+      for (let j = 0; j < 8; j++) allocToFill(2000).fill(NaN);
+    });
+  }
+  assert.equal(Array.from(t.data), before);
+});
+
+frames('a tensor handed to outside code, or kept by a module, gets its copy first and keeps its values', () => {
+  const x = rng(4).normal([1000]);
+  const seen: Tensor[] = [];
+  const kept: Tensor[] = [];
+  inFrame(() => {
+    const given = mul(x, 3);
+    assert.ok(isHere(given.data));
+    handOut((y: Tensor) => {
+      assert.not.ok(isHere(y.data), 'outside code never sees the arena');
+      seen.push(y);
+      return y;
+    }, given);
+    const remembered = add(x, 1);
+    keepFromRecycling(remembered);
+    kept.push(remembered);
+  });
+  const before = [...seen, ...kept].map((t) => Array.from(t.data));
+  for (let i = 0; i < 3; i++) inFrame(() => allocToFill(4000).fill(NaN));
+  assert.equal([...seen, ...kept].map((t) => Array.from(t.data)), before);
+  assert.equal(Array.from(seen[0].data), Array.from(mul(x, 3).data));
+});
+
+frames('a frame that throws leaves its memory behind, and the next frame works', () => {
+  inFrame(() => allocToFill(1000));
+  const before = kernelBuffer();
+  let stash: Float64Array | null = null;
+  assert.throws(() => inFrame(() => {
+    stash = allocToFill(1000).fill(5);
+    throw new Error('in f');
+  }), /in f/);
+  assert.ok(kernelBuffer() !== before, 'a new memory');
+  inFrame(() => allocToFill(1000).fill(NaN));
+  assert.ok((stash as unknown as Float64Array).every((v) => v === 5), 'what the frame made keeps its values');
+  const x = rng(5).normal([1000]);
+  assert.equal(Array.from(inFrame(() => mul(x, 2), (t) => [t]).data), Array.from(mul(x, 2).data));
+});
+
+frames('a frame that asks for more than the arena has gets ordinary arrays for the rest, zeroed; the next frame gets room for all', () => {
+  resetArena();
+  const size = (kernelBuffer() as ArrayBuffer).byteLength;
+  const count = Math.ceil(size / (1 << 20)) + 2; // 1 MB buffers, more than the memory holds
+  const take = (): boolean[] => inFrame(() => {
+    const placed: boolean[] = [];
+    for (let i = 0; i < count; i++) {
+      const buffer = alloc(131072);
+      assert.ok(buffer.every((v) => v === 0), 'alloc zeroes');
+      buffer.fill(i + 1);
+      placed.push(isHere(buffer));
+    }
+    return placed;
+  });
+  const first = take();
+  assert.ok(first.includes(false) && first[0], 'some in the arena, the rest outside');
+  assert.ok(take().every(Boolean), 'all in the arena the next time');
+  assert.ok((kernelBuffer() as ArrayBuffer).byteLength >= count << 20);
+  resetArena();
+});
+
+frames('with recycling off there is no arena', () => {
+  setRecycling(false);
+  inFrame(() => assert.not.ok(isHere(allocToFill(1000))));
+});
+
+frames.run();
