@@ -260,24 +260,97 @@ export type ElementwiseKernel = keyof typeof ELEMENTWISE;
 
 const F64_TYPE = 0x7c;
 
+// One pass over `bytes` bytes from byte offset AT = 0: `step` on pairs, then on an odd last element.
+function overBytes(BYTES: number, AT: number, step: (L: Lanes) => Code): Code {
+  return seq(
+    local.set(AT, i32.const(0)),
+    whileNot(i32.gtU(i32.add(local.get(AT), i32.const(16)), local.get(BYTES)), seq(step(PAIRS), local.set(AT, i32.add(local.get(AT), i32.const(16))))),
+    ifThen(i32.ltU(local.get(AT), local.get(BYTES)), step(SINGLE)),
+  );
+}
+
+const offset = (base: number, AT: number): Code => i32.add(local.get(base), local.get(AT));
+
 // Locals after the parameters: the byte offset, the inputs' values as pairs, then as single doubles.
 function elementwiseBody({ inputs, outputs, body }: Elementwise): Code {
   const params = inputs + outputs + 1;
   const BYTES = params - 1, AT = params, PAIR = params + 1, ONE = PAIR + inputs;
-  const step = (L: Lanes, first: number): Code => {
+  const step = (L: Lanes): Code => {
+    const first = L === PAIRS ? PAIR : ONE;
     const code: Code[] = [];
-    for (let j = 0; j < inputs; j++) code.push(local.set(first + j, L.load(i32.add(local.get(j), local.get(AT)))));
+    for (let j = 0; j < inputs; j++) code.push(local.set(first + j, L.load(offset(j, AT))));
     const values = body(L, Array.from({ length: inputs }, (_, j) => local.get(first + j)));
-    values.forEach((value, o) => code.push(L.store(i32.add(local.get(inputs + o), local.get(AT)), value)));
+    values.forEach((value, o) => code.push(L.store(offset(inputs + o, AT), value)));
     return seq(...code);
   };
   return seq(
     vector([...uleb(1), I32_TYPE], [...uleb(inputs), V128_TYPE], [...uleb(inputs), F64_TYPE]),
-    local.set(AT, i32.const(0)),
-    whileNot(i32.gtU(i32.add(local.get(AT), i32.const(16)), local.get(BYTES)), seq(step(PAIRS, PAIR), local.set(AT, i32.add(local.get(AT), i32.const(16))))),
-    ifThen(i32.ltU(local.get(AT), local.get(BYTES)), step(SINGLE, ONE)),
+    overBytes(BYTES, AT, step),
   );
 }
+
+// ---------------------------------------------------------------- row kernels
+// Loops over the m rows of a row-major [m, n] matrix C at c (`bytes` = 8n per
+// row), each row one pass of overBytes, as linalg.ts and reduce.ts loop:
+//   outer(a, sAi, b, c, m, bytes):  C(i, j) = A(i) · B(j), A(i) at a + i·sAi (bytes)
+//   addRow(c, b, m, bytes):         C(i, j) = C(i, j) + B(j), in place (a layer's bias)
+//   sumRows(x, c, m, bytes):        C(j) = ((0 + X(0, j)) + X(1, j)) + …, X [m, n] at x, C one row
+// (the same operations, in the same order, as the loops they stand in for).
+
+interface RowKernel {
+  params: number;
+  body: () => Code;
+}
+
+function rowsOf(M: number, body: Code): Code {
+  return whileNot(i32.eqz(local.get(M)), seq(body, step(M, i32.const(-1))));
+}
+
+const ROW_KERNELS = {
+  outer: {
+    params: 6,
+    body: () => {
+      const A = 0, S_AI = 1, B = 2, C = 3, M = 4, BYTES = 5, AT = 6, X = 7, XS = 8;
+      return seq(
+        vector([...uleb(1), I32_TYPE], [...uleb(1), V128_TYPE], [...uleb(1), F64_TYPE]),
+        rowsOf(M, seq(
+          local.set(X, v128.load64Splat(local.get(A), 0)),
+          local.set(XS, SINGLE.load(local.get(A))),
+          overBytes(BYTES, AT, (L) => L.store(offset(C, AT), L.mul(local.get(L === PAIRS ? X : XS), L.load(offset(B, AT))))),
+          step(C, local.get(BYTES)),
+          step(A, local.get(S_AI)),
+        )),
+      );
+    },
+  },
+  addRow: {
+    params: 4,
+    body: () => {
+      const C = 0, B = 1, M = 2, BYTES = 3, AT = 4;
+      return seq(
+        vector([...uleb(1), I32_TYPE]),
+        rowsOf(M, seq(
+          overBytes(BYTES, AT, (L) => L.store(offset(C, AT), L.add(L.load(offset(C, AT)), L.load(offset(B, AT))))),
+          step(C, local.get(BYTES)),
+        )),
+      );
+    },
+  },
+  sumRows: {
+    params: 4,
+    body: () => {
+      const X = 0, C = 1, M = 2, BYTES = 3, AT = 4;
+      return seq(
+        vector([...uleb(1), I32_TYPE]),
+        overBytes(BYTES, AT, (L) => L.store(offset(C, AT), L.constant(0))),
+        rowsOf(M, seq(
+          overBytes(BYTES, AT, (L) => L.store(offset(C, AT), L.add(L.load(offset(C, AT)), L.load(offset(X, AT))))),
+          step(X, local.get(BYTES)),
+        )),
+      );
+    },
+  },
+} satisfies Record<string, RowKernel>;
 
 const I32_TYPE = 0x7f, V128_TYPE = 0x7b;
 const vector = (...items: Code[]): Code => [...uleb(items.length), ...items.flat()];
@@ -288,11 +361,20 @@ function assemble(): Uint8Array {
   const FUNC_TYPE = 0x60, IMPORT_MEMORY = 2, EXPORT_FUNC = 0, END = 0x0b;
   const i32Params = (count: number): Code => [FUNC_TYPE, ...vector(...new Array<Code>(count).fill([I32_TYPE])), ...vector()];
   const gemmLocals = vector([...uleb(I32_LOCALS), I32_TYPE], [...uleb(V128_LOCALS), V128_TYPE]);
-  // Function i has type i: gemm (i32 × 10) → (), then each elementwise kernel (i32 × its arrays + 1) → ().
+  // Function i has type i: gemm (i32 × 10) → (), then each elementwise kernel (i32 × its arrays + 1) → (), then the row kernels.
   const kernels = Object.entries(ELEMENTWISE) as [string, Elementwise][];
-  const types = [i32Params(PARAMS), ...kernels.map(([, k]) => i32Params(k.inputs + k.outputs + 1))];
-  const bodies = [[...gemmLocals, ...gemmBody(), END], ...kernels.map(([, k]) => [...elementwiseBody(k), END])];
-  const names = ['gemm', ...kernels.map(([kernelName]) => kernelName)];
+  const rowKernels = Object.entries(ROW_KERNELS) as [string, RowKernel][];
+  const types = [
+    i32Params(PARAMS),
+    ...kernels.map(([, k]) => i32Params(k.inputs + k.outputs + 1)),
+    ...rowKernels.map(([, k]) => i32Params(k.params)),
+  ];
+  const bodies = [
+    [...gemmLocals, ...gemmBody(), END],
+    ...kernels.map(([, k]) => [...elementwiseBody(k), END]),
+    ...rowKernels.map(([, k]) => [...k.body(), END]),
+  ];
+  const names = ['gemm', ...kernels.map(([kernelName]) => kernelName), ...rowKernels.map(([kernelName]) => kernelName)];
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
     ...section(1, vector(...types)),
@@ -319,10 +401,17 @@ declare const WebAssembly: {
 
 interface Kernel {
   module: object;
-  memory: WasmMemory;
+  /** The memory's buffer, which never changes (the memory never grows), and a view of all of it. */
+  buffer: ArrayBuffer;
+  f64: Float64Array;
   gemm: (a: number, sAi: number, sAp: number, b: number, bPerJ: number, sBp: number, c: number, m: number, k: number, n: number) => void;
   /** The elementwise kernels, by name: (inputs…, outputs…, bytes) → (), every argument a byte count. */
   elementwise: Record<ElementwiseKernel, (...addresses: number[]) => void>;
+  rows: {
+    outer: (a: number, sAi: number, b: number, c: number, m: number, bytes: number) => void;
+    addRow: (c: number, b: number, m: number, bytes: number) => void;
+    sumRows: (x: number, c: number, m: number, bytes: number) => void;
+  };
 }
 
 let kernel: Kernel | null | undefined; // undefined: not tried yet; null: not available here
@@ -353,12 +442,13 @@ function instantiate(module: object, pages: number): Kernel {
   const { exports } = new WebAssembly.Instance(module, { env: { memory } });
   const elementwise = {} as Kernel['elementwise'];
   for (const name of Object.keys(ELEMENTWISE) as ElementwiseKernel[]) elementwise[name] = exports[name] as Kernel['elementwise'][ElementwiseKernel];
-  return { module, memory, gemm: exports.gemm as Kernel['gemm'], elementwise };
+  const rows = { outer: exports.outer, addRow: exports.addRow, sumRows: exports.sumRows } as Kernel['rows'];
+  return { module, buffer: memory.buffer, f64: new Float64Array(memory.buffer), gemm: exports.gemm as Kernel['gemm'], elementwise, rows };
 }
 
 /** The kernel's memory, for the spec that checks it is never detached. Internal. */
 export function kernelBuffer(): ArrayBuffer | null {
-  return simdActive() ? (kernel as Kernel).memory.buffer : null;
+  return simdActive() ? (kernel as Kernel).buffer : null;
 }
 
 /** Whether the WebAssembly kernel runs in this runtime (and is not switched off). */
@@ -415,9 +505,9 @@ export function simdGemm(
   // contiguous along p, make the faster inner loop.
   const inPlace = sBj === 1 && sBp === n && m < FEW_ROWS;
   let current = kernel as Kernel;
-  let at = layout(current, Av, aOff, Bv, bOff, inPlace, Cv, cOff, m, k, n);
+  place(current, Av, aOff, Bv, bOff, inPlace, Cv, cOff, m, k, n);
   if (8 * (at.end - at.start) > MAX_BYTES) return false;
-  const size = current.memory.buffer.byteLength;
+  const size = current.buffer.byteLength;
   const bytes = 8 * at.end + GUARD_BYTES;
   const keep = Math.max(KEEP_BYTES, arenaBytes());
   if (size < bytes || (size > keep && bytes <= keep && current !== arena)) {
@@ -431,9 +521,9 @@ export function simdGemm(
       if (size < bytes) return false;
     }
     current = kernel as Kernel;
-    at = layout(current, Av, aOff, Bv, bOff, inPlace, Cv, cOff, m, k, n);
+    place(current, Av, aOff, Bv, bOff, inPlace, Cv, cOff, m, k, n);
   }
-  const mem = new Float64Array(current.memory.buffer);
+  const mem = current.f64;
   if (!at.aHere) mem.set(Av.subarray(aOff, aOff + m * k), at.a);
   if (inPlace) {
     if (!at.bHere) mem.set(Bv.subarray(bOff, bOff + k * n), at.b);
@@ -446,40 +536,41 @@ export function simdGemm(
   return true;
 }
 
-interface Layout {
-  /** Where A, B (as it is, or its panels) and C start in the kernel's memory, in doubles. */
-  a: number;
-  b: number;
-  c: number;
-  aHere: boolean;
-  bHere: boolean;
-  cHere: boolean;
-  /** The copies' room: from `start` (above the open arena's tensors) to `end`. */
-  start: number;
-  end: number;
-}
+// Where simdGemm's A, B (as it is, or its panels) and C start in the kernel's
+// memory, in doubles, and whether each is already there; the copies' room runs
+// from `start` (above the open arena's tensors) to `end`. One object, refilled
+// by place() for each product.
+const at = { a: 0, b: 0, c: 0, aHere: false, bHere: false, cHere: false, start: 0, end: 0 };
 
 // Operands already in the kernel's memory stay where they are; the others are
 // copied above the arena's tensors, each from a multiple of 16 bytes so that
 // the kernel's pairs are aligned.
-function layout(
+function place(
   current: Kernel, Av: Float64Array, aOff: number, Bv: Float64Array, bOff: number, inPlace: boolean,
   Cv: Float64Array, cOff: number, m: number, k: number, n: number,
-): Layout {
-  const buffer = current.memory.buffer;
-  const start = current === arena ? arenaTop / 8 : 0;
-  let end = start;
-  const place = (here: boolean, view: Float64Array, off: number, length: number): number => {
-    if (here) return view.byteOffset / 8 + off;
-    const from = end;
-    end += roundUp2(length);
-    return from;
-  };
-  const aHere = Av.buffer === buffer, bHere = inPlace && Bv.buffer === buffer, cHere = Cv.buffer === buffer;
-  const a = place(aHere, Av, aOff, m * k);
-  const b = place(bHere, Bv, bOff, inPlace ? k * n : ((n + 3) & ~3) * k);
-  const c = place(cHere, Cv, cOff, m * n);
-  return { a, b, c, aHere, bHere, cHere, start, end };
+): void {
+  const buffer = current.buffer;
+  let end = current === arena ? arenaTop / 8 : 0;
+  at.start = end;
+  at.aHere = Av.buffer === buffer;
+  if (at.aHere) at.a = Av.byteOffset / 8 + aOff;
+  else {
+    at.a = end;
+    end += roundUp2(m * k);
+  }
+  at.bHere = inPlace && Bv.buffer === buffer;
+  if (at.bHere) at.b = Bv.byteOffset / 8 + bOff;
+  else {
+    at.b = end;
+    end += roundUp2(inPlace ? k * n : ((n + 3) & ~3) * k);
+  }
+  at.cHere = Cv.buffer === buffer;
+  if (at.cHere) at.c = Cv.byteOffset / 8 + cOff;
+  else {
+    at.c = end;
+    end += m * n;
+  }
+  at.end = end;
 }
 
 const roundUp2 = (x: number): number => x + (x & 1);
@@ -547,7 +638,7 @@ export function openArena(): boolean {
   if (!simdActive() || arena !== null) return false;
   let current = kernel as Kernel;
   const want = arenaBytes();
-  if (current.memory.buffer.byteLength < want) {
+  if (current.buffer.byteLength < want) {
     try {
       current = kernel = instantiate(current.module, Math.ceil(want / 65536));
     } catch {
@@ -555,7 +646,7 @@ export function openArena(): boolean {
     }
   }
   arena = current;
-  arenaBuffer = current.memory.buffer;
+  arenaBuffer = current.buffer;
   arenaTop = 0;
   arenaAsked = 0;
   arenaEnd = Math.max(0, arenaBuffer.byteLength - ARENA_SLACK);
@@ -596,7 +687,7 @@ export function closeArena(reuse: boolean): void {
   arenaEnd = 0;
   if (!reuse && kernel === closing) {
     try {
-      kernel = instantiate(closing.module, Math.ceil(closing.memory.buffer.byteLength / 65536));
+      kernel = instantiate(closing.module, Math.ceil(closing.buffer.byteLength / 65536));
     } catch {
       kernel = null; // no memory for a new one: the JavaScript kernels from here on
     }
@@ -635,5 +726,52 @@ export function arenaTernary(name: ElementwiseKernel, a: Float64Array, b: Float6
   const n = out0.length;
   if (a.length !== n || b.length !== n || c.length !== n || out1.length !== n) return false;
   (arena as Kernel).elementwise[name](a.byteOffset, b.byteOffset, c.byteOffset, out0.byteOffset, out1.byteOffset, out0.byteLength);
+  return true;
+}
+
+/**
+ * The byte address of view[off … off + length) for a kernel running on the
+ * open arena: where it is, if it lives there, or else a copy of it in the
+ * room above the arena's tensors, `slot` bytes up (the copy lasts until the
+ * next kernel call). −1 where there is no room.
+ */
+function addressOf(view: Float64Array, off: number, length: number, slot: number, copy = true): number {
+  if (view.buffer === arenaBuffer) return view.byteOffset + 8 * off;
+  const address = arenaTop + slot;
+  if (address + 8 * length > (arena as Kernel).buffer.byteLength) return -1;
+  if (copy) (arena as Kernel).f64.set(view.subarray(off, off + length), address / 8);
+  return address;
+}
+
+/**
+ * The outer product C(i, j) = A(i) · B(j) (linalg.ts, a product with k = 1),
+ * A(i) at A[aOff + i·sAi], B(j) at B[bOff + j], C row-major [m, n] from cOff,
+ * when A and C live in the open arena; false, having written nothing, otherwise.
+ */
+export function arenaOuter(A: Float64Array, aOff: number, sAi: number, B: Float64Array, bOff: number, C: Float64Array, cOff: number, m: number, n: number): boolean {
+  if (arenaBuffer === null || A.buffer !== arenaBuffer || C.buffer !== arenaBuffer) return false;
+  const b = addressOf(B, bOff, n, 0);
+  if (b < 0) return false;
+  (arena as Kernel).rows.outer(A.byteOffset + 8 * aOff, 8 * sAi, b, C.byteOffset + 8 * cOff, m, 8 * n);
+  return true;
+}
+
+/** C(i, j) = C(i, j) + B(j) in place for C [m, n] (a layer's bias), when C lives in the open arena; false otherwise. */
+export function arenaAddRow(C: Float64Array, B: Float64Array, m: number, n: number): boolean {
+  if (arenaBuffer === null || C.buffer !== arenaBuffer || C.length !== m * n) return false;
+  const b = addressOf(B, 0, n, 0);
+  if (b < 0) return false;
+  (arena as Kernel).rows.addRow(C.byteOffset, b, m, 8 * n);
+  return true;
+}
+
+/** out(j) = Σ_i X(i, j) in order from 0, for X [m, n] living in the open arena; false otherwise. */
+export function arenaSumRows(X: Float64Array, out: Float64Array, m: number, n: number): boolean {
+  if (arenaBuffer === null || X.buffer !== arenaBuffer || X.length !== m * n || out.length !== n) return false;
+  const c = addressOf(out, 0, n, 0, false);
+  if (c < 0) return false;
+  const kernel = arena as Kernel;
+  kernel.rows.sumRows(X.byteOffset, c, m, 8 * n);
+  if (out.buffer !== arenaBuffer) out.set(kernel.f64.subarray(c / 8, c / 8 + n));
   return true;
 }

@@ -4,11 +4,14 @@
 //   the JavaScript loop it stands in for gives, on even and odd lengths, on
 //   views that start at an odd element, and on ±0, ±∞, NaN, subnormals and
 //   ±1e300 among ordinary values; it runs only when every array is in the
-//   arena and the lengths agree, and otherwise writes nothing;
+//   arena and the lengths agree, and otherwise writes nothing; so do the row
+//   kernels (outer products, a bias added to each row, sums over rows), with
+//   operands outside the arena copied in and from offsets;
 //   frames: an estimator frame (withRecycling with `arena`) cuts its large
 //   buffers from the arena, and so do the backward passes inside it (which
-//   pool nothing); ops there (products, elementwise ops, a gradient of a
-//   gradient) give the bits they give outside; the frame's results get
+//   pool nothing); ops there (products, products of one to three columns
+//   and outer products, batched too, a layer's bias, elementwise ops, a
+//   gradient of a gradient) give the bits they give outside; the frame's results get
 //   copies of their own, shared where they shared a buffer, which keep their
 //   values while later frames reuse the space; a tensor handed to outside
 //   code (handOut) or kept by a module (keepFromRecycling) gets its copy
@@ -18,12 +21,17 @@
 //   with recycling off there is no arena.
 // Mutants that swap a kernel's operands, drop the odd last element, skip the
 // copy of a result or of a handed-out tensor, let a frame that threw keep its
-// memory, or never grow the arena each fail here.
+// memory, never grow the arena, leave the column sums unzeroed, keep the outer
+// product on A's first row, or drop an operand's or the result's offset each
+// fail here.
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Tensor, matmul, tanh, sigmoid, sum, mul, add, sub, div, square, grad, reshape, rng } from '../../../index.ts';
-import { arenaBinary, arenaTernary, kernelBuffer, resetArena, simdActive, type ElementwiseKernel } from '../../../autodiff/ops/simd.ts';
+import { Tensor, matmul, linear, tanh, sigmoid, sum, mul, add, sub, div, square, grad, reshape, rng } from '../../../index.ts';
+import {
+  arenaBinary, arenaTernary, arenaOuter, arenaAddRow, arenaSumRows, kernelBuffer, resetArena, simdActive, ARENA_MIN_LENGTH, type ElementwiseKernel,
+} from '../../../autodiff/ops/simd.ts';
+import { matmulT } from '../../../autodiff/ops/linalg.ts';
 import { alloc, allocToFill, handOut, keepFromRecycling, pooledByteCount, setRecycling, withRecycling } from '../../../autodiff/tensor.ts';
 
 const SPECIAL = [0, -0, Infinity, -Infinity, NaN, 5e-324, -2.5e-310, 1e300, -1e300, 1, -1, 0.5];
@@ -117,6 +125,42 @@ kernels('a kernel runs only on arrays that all live in the arena, of one length;
   assert.not.ok(arenaBinary('add', a, a, a), 'no frame open');
 });
 
+kernels('row kernels: outer products, a bias added to each row, and column sums give the JavaScript loops\' bits', () => {
+  for (const [m, n] of [[129, 1], [40, 7], [33, 32], [200, 3]]) {
+    inFrame(() => {
+      const fill = (length: number, seed: number): Float64Array => {
+        const v = allocToFill(Math.max(length, ARENA_MIN_LENGTH)).subarray(0, length);
+        assert.ok(isHere(v));
+        v.set(values(length, seed));
+        return v;
+      };
+      const A = fill(3 * m, 1), C = fill(m * n, 2), X = fill(m * n, 3);
+      for (const B of [fill(n, 4), Float64Array.from(values(n, 5))]) { // B in the arena, then outside it
+        const Bs = Float64Array.from([7, ...B]); // B from an offset, outside the arena
+        assert.ok(arenaOuter(A, 1, 3, Bs, 1, C, 0, m, n), 'outer ran');
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) if (!Object.is(C[i * n + j], A[1 + 3 * i] * B[j])) assert.unreachable(`outer ${m}×${n} at (${i}, ${j})`);
+        }
+        assert.ok(arenaOuter(A, 1, 3, B, 0, C, 0, m, n), 'outer ran');
+        const before = Array.from(C);
+        assert.ok(arenaAddRow(C, B, m, n), 'addRow ran');
+        for (let i = 0; i < m * n; i++) if (!Object.is(C[i], before[i] + B[i % n])) assert.unreachable(`addRow ${m}×${n} at ${i}`);
+      }
+      for (const out of [new Float64Array(n).fill(9), fill(n, 6)]) { // the sums outside the arena, then in it
+        assert.ok(arenaSumRows(X, out, m, n), 'sumRows ran');
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let i = 0; i < m; i++) s += X[i * n + j];
+          if (!Object.is(out[j], s)) assert.unreachable(`sumRows ${m}×${n} column ${j}: ${out[j]}, not ${s}`);
+        }
+      }
+      assert.not.ok(arenaOuter(new Float64Array(3 * m), 0, 3, A, 0, C, 0, m, n), 'A outside');
+      assert.not.ok(arenaSumRows(new Float64Array(m * n), new Float64Array(n), m, n), 'X outside');
+      assert.not.ok(arenaAddRow(new Float64Array(m * n), A, m, n), 'C outside');
+    });
+  }
+});
+
 kernels.run();
 
 const frames = suite('arena: frames');
@@ -127,28 +171,57 @@ frames.before.each(() => {
 });
 frames.after.each(() => setRecycling(true));
 
-/** A small network's loss and the gradient of its gradient's square: products, tanh, sigmoid and their second-order VJPs. */
-function network(x: Tensor, w1: Tensor, w2: Tensor): Tensor[] {
-  const loss = (p: Tensor[]) => sum(square(sub(matmul(tanh(matmul(x, p[0])), p[1]), sigmoid(x))));
-  const inner = (p: Tensor[]) => {
-    const [g1, g2] = grad(loss)(p);
-    return add(sum(mul(g1, g1)), sum(div(mul(g2, g2), 2)));
+/**
+ * A small network's loss and the gradient of its gradient's square: products
+ * (with one column, and outer products, in the last layer's VJPs), a layer's
+ * bias, sums over rows, tanh, sigmoid and their second-order VJPs.
+ */
+function network(x: Tensor, w1: Tensor, w2: Tensor, b1: Tensor, w3: Tensor): Tensor[] {
+  const loss = (p: Tensor[]) => {
+    const h = tanh(linear(x, p[0], p[2]));
+    return add(sum(square(sub(matmul(h, p[1]), sigmoid(x)))), sum(matmul(h, p[3])));
   };
-  return [loss([w1, w2]), ...grad(inner)([w1, w2])];
+  const inner = (p: Tensor[]) => {
+    const [g1, g2, g3, g4] = grad(loss)(p);
+    return add(add(sum(mul(g1, g1)), sum(div(mul(g2, g2), 2))), add(sum(mul(g3, g3)), sum(mul(g4, g4))));
+  };
+  return [loss([w1, w2, b1, w3]), ...grad(inner)([w1, w2, b1, w3])];
 }
 
 frames('ops in a frame run in the arena and give the bits they give outside, a gradient of a gradient included', () => {
   const g = rng(9);
-  const x = g.normal([300, 16]), w1 = g.normal([16, 32]), w2 = g.normal([32, 16]);
-  const outside = network(x, w1, w2).map((t) => Array.from(t.data));
+  const x = g.normal([300, 16]), w1 = g.normal([16, 32]), w2 = g.normal([32, 16]), b1 = g.normal([32]), w3 = g.normal([32, 1]);
+  const outside = network(x, w1, w2, b1, w3).map((t) => Array.from(t.data));
   let hidden = false;
   const inside = inFrame(() => {
     hidden = isHere(tanh(matmul(x, w1)).data);
-    return network(x, w1, w2);
+    return network(x, w1, w2, b1, w3);
   }, (ts) => ts);
   assert.ok(hidden, 'a hidden layer lived in the arena');
   assert.equal(inside.map((t) => Array.from(t.data)), outside);
   assert.ok(inside.every((t) => !isHere(t.data)), 'the results were copied out');
+});
+
+frames('products of one to three columns, and outer products, of arrays in the arena: the bits they have outside, four transpose flags', () => {
+  const g = rng(12);
+  for (let trial = 0; trial < 24; trial++) {
+    const m = 4 + Math.floor(g.uniform([]).item() * 300), k = trial % 6 === 0 ? 1 : 4 + Math.floor(g.uniform([]).item() * 60);
+    const n = 1 + (trial % 3);
+    const [ta, tb] = [trial % 4 >= 2, trial % 2 === 1];
+    const a = g.normal(ta ? [k, m] : [m, k]), b = g.normal(tb ? [n, k] : [k, n]);
+    const outside = Array.from(matmulT(a, b, ta, tb).data);
+    const inside = inFrame(() => {
+      const aHere = mul(a, 1); // the same values, in the arena when large enough
+      return matmulT(aHere, b, ta, tb);
+    }, (t) => [t]);
+    assert.equal(Array.from(inside.data), outside, `[${m}, ${k}] · [${k}, ${n}], flags ${ta} ${tb}`);
+  }
+  // A batch: each product's operands and result from an offset.
+  for (const [k, n] of [[1, 2], [1, 60], [9, 2]]) {
+    const a = g.normal([3, 70, k]), b = g.normal([3, k, n]);
+    const outside = Array.from(matmul(a, b).data);
+    assert.equal(Array.from(inFrame(() => matmul(mul(a, 1), mul(b, 1)), (t) => [t]).data), outside, `a batch of [70, ${k}] · [${k}, ${n}]`);
+  }
 });
 
 frames('a backward pass inside a frame takes its buffers from the arena and pools nothing', () => {
