@@ -306,6 +306,14 @@ function rowsOf(M: number, body: Code): Code {
   return whileNot(i32.eqz(local.get(M)), seq(body, step(M, i32.const(-1))));
 }
 
+// For each of m rows: DEST = DEST + SRC, then the pointer `moving` (DEST or SRC) steps a row.
+function addRows(DEST: number, SRC: number, moving: number, M: number, BYTES: number, AT: number): Code {
+  return rowsOf(M, seq(
+    overBytes(BYTES, AT, (L) => L.store(offset(DEST, AT), L.add(L.load(offset(DEST, AT)), L.load(offset(SRC, AT))))),
+    step(moving, local.get(BYTES)),
+  ));
+}
+
 const ROW_KERNELS = {
   outer: {
     params: 6,
@@ -327,13 +335,7 @@ const ROW_KERNELS = {
     params: 4,
     body: () => {
       const C = 0, B = 1, M = 2, BYTES = 3, AT = 4;
-      return seq(
-        vector([...uleb(1), I32_TYPE]),
-        rowsOf(M, seq(
-          overBytes(BYTES, AT, (L) => L.store(offset(C, AT), L.add(L.load(offset(C, AT)), L.load(offset(B, AT))))),
-          step(C, local.get(BYTES)),
-        )),
-      );
+      return seq(vector([...uleb(1), I32_TYPE]), addRows(C, B, C, M, BYTES, AT));
     },
   },
   sumRows: {
@@ -343,10 +345,7 @@ const ROW_KERNELS = {
       return seq(
         vector([...uleb(1), I32_TYPE]),
         overBytes(BYTES, AT, (L) => L.store(offset(C, AT), L.constant(0))),
-        rowsOf(M, seq(
-          overBytes(BYTES, AT, (L) => L.store(offset(C, AT), L.add(L.load(offset(C, AT)), L.load(offset(X, AT))))),
-          step(X, local.get(BYTES)),
-        )),
+        addRows(C, X, X, M, BYTES, AT),
       );
     },
   },
