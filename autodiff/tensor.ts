@@ -415,11 +415,22 @@ export function withRecycling<R>(work: () => R, results: (value: R) => readonly 
     if (opened && !done) closeArena(false);
   }
   if (current === null || (current.buffers.length === 0 && !opened)) return value;
-  const kept = results(value);
+  let kept: readonly Tensor[];
   if (opened) {
-    const copies = new Map<Float64Array, Float64Array>(); // tensors that shared a buffer share its copy
-    for (const t of kept) if (inArena(t.data)) relocate(t, copies);
-    closeArena(true);
+    // If naming or copying the results throws (a getter in them, no memory),
+    // they may still be in the arena: its memory is then left behind, as for
+    // a frame that throws.
+    let copied = false;
+    try {
+      kept = results(value);
+      const copies = new Map<Float64Array, Float64Array>(); // tensors that shared a buffer share its copy
+      for (const t of kept) if (inArena(t.data)) relocate(t, copies);
+      copied = true;
+    } finally {
+      closeArena(copied);
+    }
+  } else {
+    kept = results(value);
   }
   if (current.buffers.length > 0) recycle(current, kept);
   return value;

@@ -143,9 +143,10 @@ function whileNot(done: Code, body: Code): Code {
 // A(i+r, p) as a pair of equal values, for 16 multiply-adds in 8 pairs of sums
 // that stay in registers through the whole p loop. At the bottom edge (rows
 // left < 4) the missing rows re-read the tile's first row and are not stored;
-// at the right edge (columns left < 4) a row-major B's pairs read past the
-// row's end (into the next row, or the memory after B: never outside the
-// memory) and only the columns that exist are stored.
+// at the right edge (columns left < 4) a row-major B's pairs read up to three
+// doubles past the row's end (into the next row, or the memory after B, for
+// which GUARD_BYTES is kept: never outside the memory) and only the columns
+// that exist are stored.
 
 // Parameters, then locals.
 const A = 0, S_AI = 1, S_AP = 2, B = 3, B_PER_J = 4, S_BP = 5, C = 6, M = 7, K = 8, N = 9;
@@ -228,7 +229,10 @@ function gemmBody(): Code {
 // elements per instruction and a last odd one alone. Each computes what the
 // JavaScript loop it stands in for computes (binary.ts, unary.ts): the same
 // operations in the same order on each element, each rounded once, so the
-// bits are the same whichever runs.
+// values are the same whichever runs. (All but a NaN's sign and payload:
+// where both operands of add or mul are NaN, x86 returns the first one's, and
+// V8 may swap a commutative op's operands, so the JavaScript loop may return
+// the other's. JavaScript promises nothing about them, and every NaN is NaN.)
 
 interface Elementwise {
   inputs: number;
@@ -477,7 +481,7 @@ const MAX_BYTES = 128 << 20;
 const KEEP_BYTES = 16 << 20;
 // Below this many rows of A, a row-major B is read in place rather than packed.
 const FEW_ROWS = 64;
-// The kernel reads up to two doubles past the end of a row-major B's last row.
+// The kernel reads up to three doubles past the end of a row-major B's last row.
 const GUARD_BYTES = 32;
 
 /**
@@ -508,14 +512,16 @@ export function simdGemm(
   if (8 * (at.end - at.start) > MAX_BYTES) return false;
   const size = current.buffer.byteLength;
   const bytes = 8 * at.end + GUARD_BYTES;
-  const keep = Math.max(KEEP_BYTES, arenaBytes());
+  if (current === arena) arenaProductBytes = Math.max(arenaProductBytes, bytes); // the next frames' memory holds it
+  const floor = arenaBytes(); // never below what the arena's frames need: they would only make it again
+  const keep = Math.max(KEEP_BYTES, floor);
   if (size < bytes || (size > keep && bytes <= keep && current !== arena)) {
     // Growing: twice the room up to `keep`, so that a run of growing products
-    // makes few instances. Letting a large memory go: room for twice this product.
-    // Tensors in the old memory are copied in like any others from then on.
-    const target = size < bytes ? Math.max(bytes, Math.min(2 * size, keep)) : Math.min(2 * bytes, keep);
+    // makes few instances. Letting a large memory go: room for twice this product,
+    // or the arena's. Tensors in the old memory are copied in like any others from then on.
+    const target = size < bytes ? Math.max(bytes, Math.min(2 * size, keep)) : Math.max(Math.min(2 * bytes, keep), floor);
     try {
-      kernel = instantiate(current.module, Math.ceil(target / 65536));
+      kernel = instantiate(current.module, Math.ceil(target / PAGE));
     } catch {
       if (size < bytes) return false;
     }
@@ -618,15 +624,21 @@ let arenaBuffer: ArrayBuffer | null = null; // its memory's buffer while a frame
 let arenaTop = 0; // bytes handed out, from 0
 let arenaEnd = 0; // bytes that may be handed out
 let arenaAsked = 0; // bytes the open frame has asked for, handed out or not
-let arenaHigh = 0; // the most a frame has asked for, at most ARENA_MAX: the space the next frames get
+let arenaProductBytes = 0; // the most memory a product of the open frame needed, its tensors below included
+let arenaHigh = 0; // the most memory a frame has needed, at most ARENA_MAX + ARENA_SLACK: what the next frames get
 let arenaLast = 0; // bytes the last closed frame took from the arena, which the next one reuses
 const ARENA_MAX = 64 << 20;
 // Kept free above the arena's tensors for the products' copies (a packed B, an operand from elsewhere).
 const ARENA_SLACK = 1 << 20;
+const PAGE = 65536;
 
-/** The memory the arena keeps the kernel at: its tensors' space and the slack. */
+/**
+ * The memory the arena keeps the kernel at, in whole pages (a memory has
+ * whole pages: a byte count between them would let every product below it
+ * shrink the memory that the next frame then makes again).
+ */
 function arenaBytes(): number {
-  return arenaHigh === 0 ? 0 : arenaHigh + ARENA_SLACK;
+  return Math.ceil(arenaHigh / PAGE) * PAGE;
 }
 
 /**
@@ -639,7 +651,7 @@ export function openArena(): boolean {
   const want = arenaBytes();
   if (current.buffer.byteLength < want) {
     try {
-      current = kernel = instantiate(current.module, Math.ceil(want / 65536));
+      current = kernel = instantiate(current.module, want / PAGE);
     } catch {
       // out of memory: the frame gets what the current memory has room for
     }
@@ -648,6 +660,7 @@ export function openArena(): boolean {
   arenaBuffer = current.buffer;
   arenaTop = 0;
   arenaAsked = 0;
+  arenaProductBytes = 0;
   arenaEnd = Math.max(0, arenaBuffer.byteLength - ARENA_SLACK);
   return true;
 }
@@ -658,7 +671,7 @@ export function openArena(): boolean {
  */
 export function arenaAlloc(n: number): Float64Array | null {
   if (arenaBuffer === null) return null;
-  const bytes = (8 * n + 15) & ~15;
+  const bytes = 16 * Math.ceil(n / 2); // whole pairs, so that every array starts 16-byte aligned (no 32-bit overflow)
   arenaAsked += bytes;
   if (arenaTop + bytes > arenaEnd) return null;
   const out = new Float64Array(arenaBuffer, arenaTop, n);
@@ -678,7 +691,7 @@ export function inArena(x: Float64Array): boolean {
  */
 export function closeArena(reuse: boolean): void {
   const closing = arena as Kernel;
-  arenaHigh = Math.max(arenaHigh, Math.min(arenaAsked, ARENA_MAX));
+  arenaHigh = Math.max(arenaHigh, Math.min(Math.max(arenaAsked + ARENA_SLACK, arenaProductBytes), ARENA_MAX + ARENA_SLACK));
   arenaLast = reuse ? arenaTop : 0;
   arena = null;
   arenaBuffer = null;
@@ -686,7 +699,7 @@ export function closeArena(reuse: boolean): void {
   arenaEnd = 0;
   if (!reuse && kernel === closing) {
     try {
-      kernel = instantiate(closing.module, Math.ceil(closing.buffer.byteLength / 65536));
+      kernel = instantiate(closing.module, closing.buffer.byteLength / PAGE);
     } catch {
       kernel = null; // no memory for a new one: the JavaScript kernels from here on
     }

@@ -1,7 +1,8 @@
 // autodiff/ops/simd.ts (the arena: tensors in the kernel's memory), with the
 // recycling frames of autodiff/tensor.ts that open it.
 //   kernels: every elementwise kernel gives, with Object.is per element, what
-//   the JavaScript loop it stands in for gives, on even and odd lengths, on
+//   the JavaScript loop it stands in for gives (NaNs' sign and payload aside,
+//   see simd.ts), on even and odd lengths, on
 //   views that start at an odd element, and on ±0, ±∞, NaN, subnormals and
 //   ±1e300 among ordinary values; it runs only when every array is in the
 //   arena and the lengths agree, and otherwise writes nothing; so do the row
@@ -19,6 +20,11 @@
 //   works; a frame that asks for more than the arena has gets ordinary arrays
 //   for the rest, zeroed where asked, and the next frame a larger arena;
 //   with recycling off there is no arena.
+//   Buffers never overlap; 2 GiB is refused; a product of arrays from
+//   elsewhere copies them above the arena's tensors; the memory stays the
+//   same from call to call (a large frame between small plain products, a
+//   product that needs more than the room above the tensors); an error
+//   while a frame closes leaves the arena closed.
 // Mutants that swap a kernel's operands, drop the odd last element, skip the
 // copy of a result or of a handed-out tensor, let a frame that threw keep its
 // memory, never grow the arena, leave the column sums unzeroed, keep the outer
@@ -27,9 +33,9 @@
 
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Tensor, matmul, linear, tanh, sigmoid, sum, mul, add, sub, div, square, grad, reshape, rng } from '../../../index.ts';
+import { Tensor, tensor, matmul, linear, tanh, sigmoid, sum, mul, add, sub, div, square, grad, reshape, rng } from '../../../index.ts';
 import {
-  arenaBinary, arenaTernary, arenaOuter, arenaAddRow, arenaSumRows, kernelBuffer, resetArena, simdActive, ARENA_MIN_LENGTH, type ElementwiseKernel,
+  arenaAlloc, arenaBinary, arenaTernary, arenaOuter, arenaAddRow, arenaSumRows, kernelBuffer, resetArena, simdActive, ARENA_MIN_LENGTH, type ElementwiseKernel,
 } from '../../../autodiff/ops/simd.ts';
 import { matmulT } from '../../../autodiff/ops/linalg.ts';
 import { alloc, allocToFill, handOut, keepFromRecycling, pooledByteCount, setRecycling, withRecycling } from '../../../autodiff/tensor.ts';
@@ -109,6 +115,19 @@ kernels('each kernel gives the JavaScript loop\'s bits: even and odd lengths, vi
   }
 });
 
+kernels('buffers cut one after another never overlap, odd lengths included; a buffer of 2 GiB or more is refused, not wrapped around', () => {
+  inFrame(() => {
+    const a = allocToFill(129), b = allocToFill(131), c = allocToFill(130);
+    assert.ok(isHere(a) && isHere(b) && isHere(c));
+    a.fill(1);
+    b.fill(2);
+    c.fill(3);
+    assert.ok(a.every((v) => v === 1) && b.every((v) => v === 2), 'each keeps its own values');
+    assert.is(arenaAlloc(2 ** 28), null, '2 GiB: no room, and no 32-bit overflow past the room check');
+    assert.ok(isHere(allocToFill(1000)), 'the arena goes on as before');
+  });
+});
+
 kernels('a kernel runs only on arrays that all live in the arena, of one length; otherwise it writes nothing', () => {
   inFrame(() => {
     const a = allocToFill(200).fill(1), b = allocToFill(200).fill(2), out = allocToFill(200).fill(7);
@@ -116,7 +135,15 @@ kernels('a kernel runs only on arrays that all live in the arena, of one length;
     assert.not.ok(arenaBinary('add', a, outside, out), 'an operand outside');
     assert.not.ok(arenaBinary('add', a, b, new Float64Array(200)), 'the output outside');
     assert.not.ok(arenaBinary('add', a.subarray(1), b.subarray(1), out), 'lengths differ');
+    assert.not.ok(arenaBinary('add', a, b.subarray(1), out), 'b is shorter');
+    assert.not.ok(arenaBinary('add', a.subarray(1), b, out), 'a is shorter');
     assert.not.ok(arenaTernary('tanhGrad2', a, b, outside, out, allocToFill(200)), 'a third operand outside');
+    const d = allocToFill(200).fill(5);
+    for (const [label, args] of [
+      ['a', [a.subarray(1), b, d, out, d]], ['b', [a, b.subarray(1), d, out, d]], ['c', [a, b, d.subarray(1), out, d]], ['the second output', [a, b, d, out, d.subarray(1)]],
+    ] as [string, Float64Array[]][]) {
+      assert.not.ok(arenaTernary('tanhGrad2', args[0], args[1], args[2], args[3], args[4]), `${label} is shorter`);
+    }
     assert.ok(out.every((x) => x === 7), 'nothing written');
     assert.ok(arenaBinary('add', a, b, out));
     assert.ok(out.every((x) => x === 3));
@@ -273,6 +300,58 @@ frames('a tensor handed to outside code, or kept by a module, gets its copy firs
   assert.equal(Array.from(seen[0].data), Array.from(mul(x, 3).data));
 });
 
+frames('a product of arrays from elsewhere, in a frame, copies them above the arena\'s tensors and leaves those alone', () => {
+  const g = rng(13);
+  const a = g.normal([64, 48]), b = g.normal([48, 40]);
+  const expected = Array.from(matmul(a, b).data);
+  inFrame(() => {
+    const mine = allocToFill(8000).fill(0.25); // at the bottom of the arena
+    const c = matmul(a, b); // a and b are copied in, c is cut above `mine`
+    assert.equal(Array.from(c.data), expected);
+    assert.ok(mine.every((v) => v === 0.25), 'the copies went above the arena\'s tensors');
+  });
+});
+
+frames('the memory stays: frames of over 15 MB alternating with small plain products, a product in a frame that needs more than the room above its tensors, and small products in a frame make no new memory per call', () => {
+  const g = rng(14);
+  const small = [g.normal([32, 32]), g.normal([32, 32])] as const;
+  const big = () => inFrame(() => {
+    for (let used = 0; used < 18 << 20; used += 800_000) allocToFill(100_000);
+    matmul(...small); // in a frame: no new memory either
+  });
+  // A product whose copies (a 1.5 MB A, its packed B) need more than the 1 MB left above the frame's tensors.
+  const wideA = g.normal([640, 300]), wideB = g.normal([300, 300]);
+  const wide = () => inFrame(() => {
+    for (let used = 0; used < 18 << 20; used += 800_000) allocToFill(100_000);
+    matmul(wideA, wideB);
+  });
+  for (const [label, call] of [['an 18 MB frame', big], ['a frame with a wide product', wide]] as const) {
+    for (let i = 0; i < 3; i++) {
+      call();
+      matmul(...small);
+    }
+    const seen = new Set<ArrayBuffer | null>();
+    for (let i = 0; i < 8; i++) {
+      call();
+      seen.add(kernelBuffer());
+      matmul(...small);
+      seen.add(kernelBuffer());
+    }
+    assert.is(seen.size, 1, `${label}: ${seen.size} memories in 8 calls`);
+  }
+  // A memory larger than the frames need (a large plain product made it) is not
+  // let go while a frame's tensors live in it.
+  const k = 300_000; // [8, k] · [k, 8]: 38 MB of operands
+  matmul(tensor(new Float64Array(8 * k).fill(0.5), [8, k]), tensor(new Float64Array(8 * k).fill(2), [k, 8]));
+  inFrame(() => {
+    const own = kernelBuffer();
+    allocToFill(1000);
+    matmul(...small);
+    assert.is(kernelBuffer(), own, 'a small product in a frame keeps the memory');
+  });
+  resetArena();
+});
+
 frames('a frame that throws leaves its memory behind, and the next frame works', () => {
   inFrame(() => allocToFill(1000));
   const before = kernelBuffer();
@@ -307,6 +386,20 @@ frames('a frame that asks for more than the arena has gets ordinary arrays for t
   assert.ok(take().every(Boolean), 'all in the arena the next time');
   assert.ok((kernelBuffer() as ArrayBuffer).byteLength >= count << 20);
   resetArena();
+});
+
+frames('an error while the frame closes (naming its results throws) leaves the memory behind and the arena closed', () => {
+  const before = kernelBuffer();
+  let stash: Float64Array | null = null;
+  assert.throws(() => inFrame(() => {
+    stash = allocToFill(1000).fill(5);
+    return 0;
+  }, () => {
+    throw new Error('a getter in the results');
+  }), /getter/);
+  assert.ok(kernelBuffer() !== before, 'a new memory');
+  assert.ok(inFrame(() => isHere(allocToFill(1000))), 'the next frame opens the arena');
+  assert.ok((stash as unknown as Float64Array).every((v) => v === 5));
 });
 
 frames('with recycling off there is no arena', () => {
