@@ -11,7 +11,7 @@ import { checkTensor } from './define.ts';
 import { mul } from './binary.ts';
 import { sum } from './reduce.ts';
 import { reshape, sumToShape } from './shape.ts';
-import { simdActive, simdGemm, inArena, arenaOuter, arenaAddRow, ARENA_MIN_LENGTH } from './simd.ts';
+import { simdActive, simdGemm, simdOuter, inArena, arenaAddRow, ARENA_MIN_LENGTH } from './simd.ts';
 
 // ---------------------------------------------------------------- kernels
 // One strided kernel computes every product: A(i, p) sits at
@@ -28,15 +28,20 @@ import { simdActive, simdGemm, inArena, arenaOuter, arenaAddRow, ARENA_MIN_LENGT
 // the whole cost.
 
 const SHORT_K = 64;
-// Products with every side at least 4 long and at least 1024 multiply-adds run
-// on the WebAssembly kernel of simd.ts where it is available: the same bits,
-// 1.3 to 4 times as fast from there up (below, its fixed cost of about half a
-// microsecond, copies included, is more than it saves). So do those with one
+// Products with m and n at least 4, k at least 2 and at least 1024
+// multiply-adds run on the WebAssembly kernel of simd.ts where it is
+// available: the same bits, 1.3 to 4 times as fast from there up (below, its
+// fixed cost of about half a microsecond, copies included, is more than it
+// saves; a weight gradient over two samples, [32, 2]ᵀ·[2, 32], takes 0.3 µs
+// there against 1.4 µs in the tiles). So do those with one
 // to three columns (C = X·w, Xᵀ·g in a network's last layer) when A lives in
 // the kernel's memory (an estimator's arena): its 4-column tiles waste the
 // missing columns' work, but there are no copies, and each sum is tile4x1's
 // and dotKernel's, from +0 in order. And the outer products of arrays there.
-const SIMD_MIN_SIDE = 4, SIMD_MIN_WORK = 1024;
+const SIMD_MIN_SIDE = 4, SIMD_MIN_K = 2, SIMD_MIN_WORK = 1024;
+// Outer products (k = 1) of at least this many values run on the kernel's row
+// kernel, copies included (a [32]·[32]ᵀ: 0.5 against 1.9 µs in the loop below).
+const OUTER_MIN = 256;
 // Two or three rows against a B of 256 to 16 384 values (a network's weights
 // on a couple of samples) also run there. A row-major B: the kernel takes the
 // rows in one pass over B where rowKernel takes one pass per row, 1.6–2.2
@@ -53,10 +58,10 @@ function gemm(
   m: number, k: number, n: number,
 ): void {
   if (k === 1) {
-    if (m * n < ARENA_MIN_LENGTH || sBj !== 1 || !arenaOuter(A, aOff, sAi, B, bOff, C, cOff, m, n)) outerKernel(A, aOff, sAi, B, bOff, sBj, C, cOff, m, n);
+    if (m * n < OUTER_MIN || !simdOuter(A, aOff, sAi, B, bOff, sBj, C, cOff, m, n)) outerKernel(A, aOff, sAi, B, bOff, sBj, C, cOff, m, n);
     return;
   }
-  if (m >= SIMD_MIN_SIDE && k >= SIMD_MIN_SIDE && m * k * n >= SIMD_MIN_WORK && (n >= SIMD_MIN_SIDE || inArena(A)) && simdGemm(A, aOff, sAi, sAp, B, bOff, sBp, sBj, C, cOff, m, k, n)) return;
+  if (m >= SIMD_MIN_SIDE && k >= SIMD_MIN_K && m * k * n >= SIMD_MIN_WORK && (n >= SIMD_MIN_SIDE || inArena(A)) && simdGemm(A, aOff, sAi, sAp, B, bOff, sBp, sBj, C, cOff, m, k, n)) return;
   const m4 = m - (m % 4);
   const n4 = n - (n % 4);
   const fewRows = m4 === 0 && m >= 2 && n >= SIMD_MIN_SIDE && k >= SIMD_MIN_SIDE && k * n >= FEW_ROWS_B_MIN && k * n <= FEW_ROWS_B_MAX;

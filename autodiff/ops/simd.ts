@@ -757,14 +757,31 @@ function addressOf(view: Float64Array, off: number, length: number, slot: number
 
 /**
  * The outer product C(i, j) = A(i) · B(j) (linalg.ts, a product with k = 1),
- * A(i) at A[aOff + i·sAi], B(j) at B[bOff + j], C row-major [m, n] from cOff,
- * when A and C live in the open arena; false, having written nothing, otherwise.
+ * A(i) at A[aOff + i·sAi], B(j) at B[bOff + j·sBj], C row-major [m, n] from
+ * cOff, on the row kernel: in place where the arrays live in the kernel's
+ * memory (an estimator's arena), copied in and out where they do not. False,
+ * having written nothing, where the kernel does not run or the copies do not
+ * fit in its memory (linalg.ts then runs its own loop: the same products).
  */
-export function arenaOuter(A: Float64Array, aOff: number, sAi: number, B: Float64Array, bOff: number, C: Float64Array, cOff: number, m: number, n: number): boolean {
-  if (arenaBuffer === null || A.buffer !== arenaBuffer || C.buffer !== arenaBuffer) return false;
-  const b = addressOf(B, bOff, n, 0);
-  if (b < 0) return false;
-  (arena as Kernel).rows.outer(A.byteOffset + 8 * aOff, 8 * sAi, b, C.byteOffset + 8 * cOff, m, 8 * n);
+export function simdOuter(A: Float64Array, aOff: number, sAi: number, B: Float64Array, bOff: number, sBj: number, C: Float64Array, cOff: number, m: number, n: number): boolean {
+  if (!simdActive()) return false;
+  const current = kernel as Kernel;
+  const buffer = current.buffer;
+  let end = current === arena ? arenaTop : 0; // bytes: the copies' room, above the arena's tensors
+  const place = (here: boolean, view: Float64Array, off: number, length: number): number => {
+    if (here) return view.byteOffset + 8 * off;
+    const from = end;
+    end += 16 * Math.ceil(length / 2);
+    return from;
+  };
+  const aHere = A.buffer === buffer, bHere = B.buffer === buffer && sBj === 1, cHere = C.buffer === buffer;
+  const a = place(aHere, A, aOff, m), b = place(bHere, B, bOff, n), c = place(cHere, C, cOff, m * n);
+  if (end > buffer.byteLength) return false;
+  const mem = current.f64;
+  if (!aHere) for (let i = 0; i < m; i++) mem[a / 8 + i] = A[aOff + i * sAi];
+  if (!bHere) for (let j = 0; j < n; j++) mem[b / 8 + j] = B[bOff + j * sBj];
+  current.rows.outer(a, aHere ? 8 * sAi : 8, b, c, m, 8 * n);
+  if (!cHere) C.set(mem.subarray(c / 8, c / 8 + m * n), cOff);
   return true;
 }
 

@@ -35,7 +35,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Tensor, tensor, matmul, linear, tanh, sigmoid, sum, mul, add, sub, div, square, grad, reshape, rng } from '../../../index.ts';
 import {
-  arenaAlloc, arenaBinary, arenaTernary, arenaOuter, arenaAddRow, arenaSumRows, kernelBuffer, resetArena, simdActive, ARENA_MIN_LENGTH, type ElementwiseKernel,
+  arenaAlloc, arenaBinary, arenaTernary, simdOuter, arenaAddRow, arenaSumRows, kernelBuffer, resetArena, simdActive, ARENA_MIN_LENGTH, type ElementwiseKernel,
 } from '../../../autodiff/ops/simd.ts';
 import { matmulT } from '../../../autodiff/ops/linalg.ts';
 import { alloc, allocToFill, handOut, keepFromRecycling, pooledByteCount, setRecycling, withRecycling } from '../../../autodiff/tensor.ts';
@@ -164,11 +164,11 @@ kernels('row kernels: outer products, a bias added to each row, and column sums 
       const A = fill(3 * m, 1), C = fill(m * n, 2), X = fill(m * n, 3);
       for (const B of [fill(n, 4), Float64Array.from(values(n, 5))]) { // B in the arena, then outside it
         const Bs = Float64Array.from([7, ...B]); // B from an offset, outside the arena
-        assert.ok(arenaOuter(A, 1, 3, Bs, 1, C, 0, m, n), 'outer ran');
+        assert.ok(simdOuter(A, 1, 3, Bs, 1, 1, C, 0, m, n), 'outer ran');
         for (let i = 0; i < m; i++) {
           for (let j = 0; j < n; j++) if (!Object.is(C[i * n + j], A[1 + 3 * i] * B[j])) assert.unreachable(`outer ${m}×${n} at (${i}, ${j})`);
         }
-        assert.ok(arenaOuter(A, 1, 3, B, 0, C, 0, m, n), 'outer ran');
+        assert.ok(simdOuter(A, 1, 3, B, 0, 1, C, 0, m, n), 'outer ran');
         const before = Array.from(C);
         assert.ok(arenaAddRow(C, B, m, n), 'addRow ran');
         for (let i = 0; i < m * n; i++) if (!Object.is(C[i], before[i] + B[i % n])) assert.unreachable(`addRow ${m}×${n} at ${i}`);
@@ -181,11 +181,26 @@ kernels('row kernels: outer products, a bias added to each row, and column sums 
           if (!Object.is(out[j], s)) assert.unreachable(`sumRows ${m}×${n} column ${j}: ${out[j]}, not ${s}`);
         }
       }
-      assert.not.ok(arenaOuter(new Float64Array(3 * m), 0, 3, A, 0, C, 0, m, n), 'A outside');
       assert.not.ok(arenaSumRows(new Float64Array(m * n), new Float64Array(n), m, n), 'X outside');
       assert.not.ok(arenaAddRow(new Float64Array(m * n), A, m, n), 'C outside');
     });
   }
+});
+
+kernels('outer products outside any frame: operands from anywhere, strided, copied in, and the result copied out', () => {
+  for (const [m, n] of [[16, 16], [33, 9], [8, 65]]) {
+    const A = Float64Array.from(values(3 * m + 1, 7)), B = Float64Array.from(values(2 * n + 1, 8));
+    const C = new Float64Array(m * n + 2).fill(-1);
+    assert.ok(simdOuter(A, 1, 3, B, 1, 2, C, 1, m, n), 'outer ran');
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) if (!Object.is(C[1 + i * n + j], A[1 + 3 * i] * B[1 + 2 * j])) assert.unreachable(`${m}×${n} at (${i}, ${j})`);
+    }
+    assert.ok(C[0] === -1 && C[m * n + 1] === -1, 'nothing written outside C');
+  }
+  const g = rng(15);
+  const a = g.normal([40, 1]), b = g.normal([1, 30]);
+  const expected = Array.from({ length: 1200 }, (_, i) => a.data[Math.floor(i / 30)] * b.data[i % 30]);
+  assert.equal(Array.from(matmul(a, b).data), expected, 'matmul with k = 1');
 });
 
 kernels.run();
