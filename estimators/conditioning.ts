@@ -298,7 +298,7 @@ export function raoBlackwellEstimator(coordinate = 0): Estimator<undefined> {
     families: DISCRETE,
     iidSamples: true,
     minSamples: 1,
-    surrogate: (dist, f, rng, options) => raoBlackwell(dist, f, rng, { ...options, coordinate }),
+    surrogate: (dist, f, rng, options) => raoBlackwell(dist, f, rng, Object.assign({}, options, { coordinate })),
   };
 }
 
@@ -311,7 +311,7 @@ export function sumAndSampleEstimator(k = 1): Estimator<undefined> {
     families: DISCRETE,
     iidSamples: true,
     minSamples: 1,
-    surrogate: (dist, f, rng, options) => sumAndSample(dist, f, rng, { ...options, k }),
+    surrogate: (dist, f, rng, options) => sumAndSample(dist, f, rng, Object.assign({}, options, { k })),
   };
 }
 

@@ -332,9 +332,9 @@ export function controlVariate(g: Tensor, h: Tensor, hMean: Tensor | number, opt
   const mean = typeof hMean === 'number' ? hMean : reshape(checkTensor(op, 'the known mean', hMean), [1, ...(h.rank === 1 ? [] : P)]);
   let beta = options.beta;
   if (beta instanceof Tensor) beta = reshape(beta, [1, ...(beta.size === 1 ? [] : P)]);
-  const out = combine(op, g, h3, mean, { ...options, beta });
+  const out = combine(op, g, h3, mean, Object.assign({}, options, { beta }));
   const drop = (b: Tensor): Tensor => reshape(b, P);
-  return { ...out, beta: drop(out.beta), splitBeta: out.splitBeta && [drop(out.splitBeta[0]), drop(out.splitBeta[1])] };
+  return Object.assign({}, out, { beta: drop(out.beta), splitBeta: out.splitBeta && [drop(out.splitBeta[0]), drop(out.splitBeta[1])] });
 }
 
 // ---------------------------------------------------------------- score function with a control function
@@ -493,7 +493,7 @@ export function controlVariateEstimator(name: string, control: ControlFunction, 
     families: FAMILIES,
     iidSamples: true,
     minSamples: 1,
-    surrogate: (dist, f, rng, options) => reinforceWithControl(dist, f, rng, { ...options, control, beta }),
+    surrogate: (dist, f, rng, options) => reinforceWithControl(dist, f, rng, Object.assign({}, options, { control, beta })),
   };
 }
 

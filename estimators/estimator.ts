@@ -222,7 +222,7 @@ function estimateWith<State, D extends Descriptor = Dist>(
     const learned: Record<string, unknown> = {};
     for (const key of Object.keys(full)) if (!running.includes(key)) learned[key] = full[key];
     const objective = valueAndGrad((part: Record<string, unknown>) => {
-      captured = perSampleGrads({ ...full, ...part } as State);
+      captured = perSampleGrads(Object.assign({}, full, part) as State);
       // mean over samples of the squared norm of each per-sample estimate
       const squares = leaves(captured).map((g) => average(sumEvent(square(g))));
       return squares.reduce((a, b) => add(a, b));

@@ -104,7 +104,7 @@ function reinforceWith(kind: BaselineKind, dist: Dist, f: SampleFunction, rng: R
       if (!(decay >= 0 && decay < 1)) throw new RangeError(`${name}: decay must lie in [0, 1), got ${decay}`);
       const average = state.average ?? scalar(0);
       beta = average;
-      next = { ...state, average: add(mul(average, decay), mul(mean(fc), 1 - decay)) };
+      next = Object.assign({}, state, { average: add(mul(average, decay), mul(mean(fc), 1 - decay)) });
       break;
     }
     case 'leave-one-out':
@@ -216,7 +216,7 @@ function learnedSurrogate(dist: Dist, b: Tensor, fb: Tensor, n: number, options:
   const score = sub(logp, stopGradient(logp)); // value 0, gradient ∇θ_r log p(b_r|θ_r)
   const weight = sub(reshape(fb, [n, 1]), beta); // [n, R]: f(b) − β_r
   const perSample = add(fb, sum(mul(weight, score), 1));
-  return surrogateOf(perSample, fb, { ...state, net });
+  return surrogateOf(perSample, fb, Object.assign({}, state, { net }));
 }
 
 // ---------------------------------------------------------------- as registry entries

@@ -218,6 +218,10 @@ export function relaxationEstimator(kind: RelaxationKind, settings: { temperatur
     throw new RangeError(`relaxationEstimator: conditionals (M) must be an integer ≥ 1, got ${M}`);
   }
   // Read once, so the calls (which may run in a recycling frame) run no code of the caller's.
+  // Merged with each call's options by Object.assign onto a new object: the
+  // same properties as { ...fixed, ...options }, which V8 (Node 20) builds on
+  // a slow path, 1.4 µs against 45 ns, a fifth of Gumbel-softmax at n = 1.
+  // (Likewise { ...a, b }, 0.5 µs: the estimators merge with Object.assign.)
   const fixed = { temperature: settings.temperature, conditionals: settings.conditionals };
   return selfContainedEstimator({
     name: kind,
@@ -226,7 +230,7 @@ export function relaxationEstimator(kind: RelaxationKind, settings: { temperatur
     families: DISCRETE,
     iidSamples: true,
     minSamples: 1,
-    surrogate: (dist, f, rng, options) => found.run(dist, f, rng, { ...fixed, ...options }),
+    surrogate: (dist, f, rng, options) => found.run(dist, f, rng, Object.assign({ temperature: fixed.temperature, conditionals: fixed.conditionals }, options)),
   });
 }
 

@@ -358,7 +358,7 @@ export function sstEstimator(settings: { temperature?: number | Tensor; straight
     families: STRUCTURED,
     iidSamples: true,
     minSamples: 1,
-    surrogate: (dist, f, rng, options) => sst(dist, f, rng, { ...settings, ...options }),
+    surrogate: (dist, f, rng, options) => sst(dist, f, rng, Object.assign({}, settings, options)),
   };
 }
 
@@ -371,7 +371,7 @@ function reinforceEntry(name: string, run: typeof reinforceNoise, baseline: Stru
     families: STRUCTURED,
     iidSamples: !loo,
     minSamples: loo ? 2 : 1,
-    surrogate: (dist, f, rng, options) => run(dist, f, rng, { ...options, baseline }),
+    surrogate: (dist, f, rng, options) => run(dist, f, rng, Object.assign({}, options, { baseline })),
   };
 }
 

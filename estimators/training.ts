@@ -101,7 +101,7 @@ export function train<State>(options: TrainOptions<State>): TrainingCurve {
       const stepped = stateOpt.step(learnedOf(state), out.stateGradient as Record<string, unknown>, stateOptState);
       stateOptState = stepped.state;
       // Running statistics come from the estimator; learned parts from the optimizer.
-      state = { ...(out.state as Record<string, unknown>), ...stepped.params } as State;
+      state = Object.assign({}, out.state as Record<string, unknown>, stepped.params) as State;
     }
   }
   log(options.steps);
