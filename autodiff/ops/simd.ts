@@ -481,6 +481,12 @@ const MAX_BYTES = 128 << 20;
 const KEEP_BYTES = 16 << 20;
 // Below this many rows of A, a row-major B is read in place rather than packed.
 const FEW_ROWS = 64;
+// A memory larger than `keep` is let go after this many products in a row
+// that fit in `keep`: a large product and small ones taking turns (a network
+// of 2 000 units between batches of a few samples) would otherwise make a new
+// memory for every large one.
+const LET_GO_AFTER = 8;
+let smallProducts = 0;
 // The kernel reads up to three doubles past the end of a row-major B's last row.
 const GUARD_BYTES = 32;
 
@@ -515,10 +521,14 @@ export function simdGemm(
   if (current === arena) arenaProductBytes = Math.max(arenaProductBytes, bytes); // the next frames' memory holds it
   const floor = arenaBytes(); // never below what the arena's frames need: they would only make it again
   const keep = Math.max(KEEP_BYTES, floor);
-  if (size < bytes || (size > keep && bytes <= keep && current !== arena)) {
+  if (size > keep && arena === null) smallProducts = bytes <= keep ? smallProducts + 1 : 0;
+  if (size < bytes || (size > keep && smallProducts >= LET_GO_AFTER)) {
     // Growing: twice the room up to `keep`, so that a run of growing products
-    // makes few instances. Letting a large memory go: room for twice this product,
-    // or the arena's. Tensors in the old memory are copied in like any others from then on.
+    // makes few instances. Letting a large memory go, after LET_GO_AFTER
+    // products in a row that fit in `keep` and while no frame is open: room for
+    // twice this product, or the arena's. Tensors in the old memory are copied
+    // in like any others from then on.
+    smallProducts = 0;
     const target = size < bytes ? Math.max(bytes, Math.min(2 * size, keep)) : Math.max(Math.min(2 * bytes, keep), floor);
     try {
       kernel = instantiate(current.module, Math.ceil(target / PAGE));
@@ -625,7 +635,7 @@ let arenaTop = 0; // bytes handed out, from 0
 let arenaEnd = 0; // bytes that may be handed out
 let arenaAsked = 0; // bytes the open frame has asked for, handed out or not
 let arenaProductBytes = 0; // the most memory a product of the open frame needed, its tensors below included
-let arenaHigh = 0; // the most memory a frame has needed, at most ARENA_MAX + ARENA_SLACK: what the next frames get
+let arenaHigh = 0; // the most memory a frame has needed: what the next frames get
 let arenaLast = 0; // bytes the last closed frame took from the arena, which the next one reuses
 const ARENA_MAX = 64 << 20;
 // Kept free above the arena's tensors for the products' copies (a packed B, an operand from elsewhere).
@@ -661,7 +671,10 @@ export function openArena(): boolean {
   arenaTop = 0;
   arenaAsked = 0;
   arenaProductBytes = 0;
-  arenaEnd = Math.max(0, arenaBuffer.byteLength - ARENA_SLACK);
+  // At most ARENA_MAX of tensors, whatever the memory's size (a product may have
+  // made it larger): more would need larger copies above them, and a larger
+  // memory, frame after frame.
+  arenaEnd = Math.max(0, Math.min(arenaBuffer.byteLength - ARENA_SLACK, ARENA_MAX));
   return true;
 }
 
@@ -691,7 +704,10 @@ export function inArena(x: Float64Array): boolean {
  */
 export function closeArena(reuse: boolean): void {
   const closing = arena as Kernel;
-  arenaHigh = Math.max(arenaHigh, Math.min(Math.max(arenaAsked + ARENA_SLACK, arenaProductBytes), ARENA_MAX + ARENA_SLACK));
+  // The next frames' memory: the tensors' room (up to ARENA_MAX) and the slack,
+  // or what a product of this frame needed, tensors below it included (up to
+  // ARENA_MAX + MAX_BYTES), so that the product fits without a new memory.
+  arenaHigh = Math.max(arenaHigh, Math.min(arenaAsked, ARENA_MAX) + ARENA_SLACK, arenaProductBytes);
   arenaLast = reuse ? arenaTop : 0;
   arena = null;
   arenaBuffer = null;

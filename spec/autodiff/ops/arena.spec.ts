@@ -327,6 +327,43 @@ frames('a product of arrays from elsewhere, in a frame, copies them above the ar
   });
 });
 
+frames('an outer product of arrays from elsewhere, and a layer\'s bias from elsewhere, are copied above the arena\'s tensors', () => {
+  const g = rng(16);
+  const a = g.normal([32, 1]), b = g.normal([1, 32]);
+  const x = g.normal([64, 8]), W = g.normal([8, 16]), bias = g.normal([16]);
+  const outer = Array.from(matmul(a, b).data), layer = Array.from(linear(x, W, bias).data);
+  inFrame(() => {
+    const mine = allocToFill(4096).fill(7); // at the bottom of the arena
+    assert.equal(Array.from(matmul(a, b).data), outer);
+    assert.equal(Array.from(linear(mul(x, 1), W, bias).data), layer); // the product in the arena, the bias copied in
+    assert.ok(mine.every((v) => v === 7), 'the copies went above the arena\'s tensors');
+  });
+});
+
+frames('sums over rows start from +0: a column of −0 sums to +0, as in the JavaScript loop', () => {
+  const out = inFrame(() => sum(new Tensor(allocToFill(400).fill(-0), [200, 2]), 0), (t) => [t]);
+  assert.ok(Object.is(out.data[0], 0) && Object.is(out.data[1], 0));
+  assert.ok(Object.is(sum(new Tensor(new Float64Array(400).fill(-0), [200, 2]), 0).data[0], 0), 'the loop');
+});
+
+frames('copies that do not fit above a full arena are refused, and the JavaScript loops run', () => {
+  inFrame(() => allocToFill(2 << 20)); // an arena of 16 MB from the next frame on
+  inFrame(() => {
+    const X = allocToFill(2 * 300_000); // 4.8 MB in the arena
+    assert.ok(isHere(X));
+    X.fill(1);
+    while (isHere(allocToFill(100_000))); // fill the arena: less than 0.8 MB of it is left, and the 1 MB of slack
+    const out = new Float64Array(300_000);
+    assert.not.ok(arenaSumRows(X, out, 2, 300_000), 'the 2.4 MB of sums do not fit in the 1 MB above');
+    assert.ok(sum(new Tensor(X, [2, 300_000]), 0).data.every((v) => v === 2), 'the loop sums them');
+  });
+  const size = (kernelBuffer() as ArrayBuffer).byteLength;
+  const n = Math.ceil(size / 16) + 1; // [2]·[n]ᵀ needs more than the memory for its copies
+  const A = Float64Array.from([1.5, -2]), B = new Float64Array(n).fill(3), C = new Float64Array(2 * n);
+  assert.not.ok(simdOuter(A, 0, 1, B, 0, 1, C, 0, 2, n), 'refused, not run past the memory');
+  assert.ok(C.every((v) => v === 0), 'nothing written');
+});
+
 frames('the memory stays: frames of over 15 MB alternating with small plain products, a product in a frame that needs more than the room above its tensors, and small products in a frame make no new memory per call', () => {
   const g = rng(14);
   const small = [g.normal([32, 32]), g.normal([32, 32])] as const;
@@ -354,6 +391,28 @@ frames('the memory stays: frames of over 15 MB alternating with small plain prod
     }
     assert.is(seen.size, 1, `${label}: ${seen.size} memories in 8 calls`);
   }
+  // Frames that ask for more than ARENA_MAX (64 MB) keep one memory too: the
+  // arena holds 64 MB of tensors at most, and the copies of a product above
+  // them count toward the next frames' memory.
+  const over = () => inFrame(() => {
+    for (let used = 0; used < 70 << 20; used += 800_000) allocToFill(100_000);
+    matmul(wideA, wideB);
+  });
+  const smallOnes = () => {
+    for (let i = 0; i < 8; i++) matmul(...small); // enough to let a memory larger than the frames need go
+  };
+  for (let i = 0; i < 2; i++) {
+    over();
+    smallOnes();
+  }
+  const overSeen = new Set<ArrayBuffer | null>();
+  for (let i = 0; i < 4; i++) {
+    over();
+    overSeen.add(kernelBuffer());
+    smallOnes();
+    overSeen.add(kernelBuffer());
+  }
+  assert.is(overSeen.size, 1, `frames over 64 MB: ${overSeen.size} memories in 4 calls`);
   // A memory larger than the frames need (a large plain product made it) is not
   // let go while a frame's tensors live in it.
   const k = 300_000; // [8, k] · [k, 8]: 38 MB of operands
@@ -384,8 +443,12 @@ frames('a frame that throws leaves its memory behind, and the next frame works',
 
 frames('a frame that asks for more than the arena has gets ordinary arrays for the rest, zeroed; the next frame gets room for all', () => {
   resetArena();
+  const g = rng(17);
+  const [p, q] = [g.normal([16, 16]), g.normal([16, 16])];
+  for (let i = 0; i < 8; i++) matmul(p, q); // a memory left large by the tests before is let go
+  warm();
   const size = (kernelBuffer() as ArrayBuffer).byteLength;
-  const count = Math.ceil(size / (1 << 20)) + 2; // 1 MB buffers, more than the memory holds
+  const count = Math.ceil(size / (1 << 20)) + 2; // 1 MB buffers, more than the memory holds (and less than 64 MB)
   const take = (): boolean[] => inFrame(() => {
     const placed: boolean[] = [];
     for (let i = 0; i < count; i++) {

@@ -14,7 +14,9 @@
 //   infinite and NaN in turn); and the JavaScript kernel, switched in with
 //   useSimd(false), gives the same bits. A product that needs more memory
 //   detaches no buffer; growing stops at 16 MB; a memory above 16 MB serves
-//   the next large product and the next smaller one lets it go. Gradients through it are checked
+//   the next large products, with small ones between them, and the eighth
+//   smaller one in a row lets it go. Products of one to three rows give the
+//   same bits on and off the kernel. Gradients through it are checked
 //   against finite differences. Mutants that start the sums at −0, store a
 //   column too many or too few at the right edge, swap A's strides, pack a
 //   column of B wrongly (in a full panel or in the last), let a tile's last
@@ -261,17 +263,24 @@ Simd('a product that needs more room takes a new memory and detaches no buffer',
   assert.is(before.byteLength, size, 'the old buffer is not detached');
 });
 
-Simd('a memory above 16 MB serves the products that need it, and the next smaller product lets it go', () => {
+Simd('a memory above 16 MB serves the products that need it, small products between them too, and the eighth smaller product in a row lets it go', () => {
   resetArena(); // no estimator frame has asked for a large arena (see arena.spec.ts)
   const k = 300_000; // [8, k] · [k, 8]: 38 MB of operands in the kernel's memory
   const big = (): Tensor => matmul(tensor(new Float64Array(8 * k).fill(0.25), [8, k]), tensor(new Float64Array(8 * k).fill(4), [k, 8]));
+  const small = (): Tensor => matmul(tensor(new Float64Array(256).fill(1), [16, 16]), tensor(new Float64Array(256).fill(1), [16, 16]));
   assert.ok(big().data.every((x) => x === k), 'the product is right');
   const large = kernelBuffer() as ArrayBuffer;
   const largeSize = large.byteLength;
   assert.ok(largeSize > 16 << 20);
   big();
   assert.is(kernelBuffer(), large, 'a second large product reuses the memory');
-  matmul(tensor(new Float64Array(256).fill(1), [16, 16]), tensor(new Float64Array(256).fill(1), [16, 16]));
+  for (let i = 0; i < 3; i++) {
+    small();
+    big(); // a large product and small ones taking turns: one memory
+  }
+  for (let i = 0; i < 7; i++) small();
+  assert.is(kernelBuffer(), large, 'seven small products in a row keep it');
+  small();
   const kept = (kernelBuffer() as ArrayBuffer).byteLength;
   assert.ok(kept <= 16 << 20, `keeps ${kept} bytes`);
   assert.is(large.byteLength, largeSize, 'the large buffer is let go, not detached');
@@ -285,6 +294,22 @@ Simd('a memory above 16 MB serves the products that need it, and the next smalle
   wide(1100);
   wide(1240);
   assert.is(kernelBuffer(), shared, 'one memory for both');
+});
+
+Simd('products of one to three rows give the same bits on and off the kernel', () => {
+  const next = stream(11);
+  for (const [m, k, n] of [[1, 70, 33], [2, 64, 16], [3, 100, 40], [2, 300, 300], [3, 5, 200], [1, 2, 600]]) {
+    for (const [ta, tb] of FLAGS) {
+      const a = operand(m, k, ta, next), b = operand(k, n, tb, next);
+      const on = Array.from(matmulT(a, b, ta, tb).data);
+      const before = useSimd(false);
+      try {
+        assert.equal(on, Array.from(matmulT(a, b, ta, tb).data), `[${m}, ${k}] · [${k}, ${n}], flags ${ta} ${tb}`);
+      } finally {
+        useSimd(before);
+      }
+    }
+  }
 });
 
 Simd('gradients through it match finite differences, first and second order', () => {
