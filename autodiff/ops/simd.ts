@@ -4,16 +4,19 @@
 // on its own: the 4×4 tile of linalg.ts does at best one multiply-add per
 // cycle. WebAssembly's 128-bit SIMD multiplies and adds two doubles per
 // instruction, and its loads need no check of their own. This file assembles
-// one small WebAssembly module, a 4×4-tiled product and the elementwise
-// kernels, from the instructions below at first use (no binary file, no build
-// step, nothing fetched), and linalg.ts runs through it the products with
-// every side at least 4 and at least 1 024 multiply-adds, and those of two or
-// three rows against a small B. An operand that is not in the kernel's memory
-// is copied in, the left as it is and the result out, one block copy each;
-// the right operand as it is too when the left has few rows, and as panels of
-// four columns otherwise. Inside an estimator's call the tensors live in the
-// kernel's memory (the arena, at the end of this file), and nothing is copied
-// but the right operand's panels.
+// one small WebAssembly module, a 4×4-tiled product, elementwise kernels and
+// row kernels (outer products, a bias added to each row, sums over rows),
+// from the instructions below at first use (no binary file, no build step,
+// nothing fetched). linalg.ts runs through it the products with m and n at
+// least 4, k at least 2 and at least 1 024 multiply-adds (n from 1 when A
+// lives in the arena below), those of two or three rows against a small B,
+// and outer products of 256 values or more. An operand that is not in the
+// kernel's memory is copied in, the left as it is and the result out, one
+// block copy each; the right operand as it is too when the left has few rows,
+// and as panels of four columns otherwise. Inside an estimator's call the
+// tensors live in the kernel's memory (the arena, at the end of this file),
+// and nothing is copied but the right operand's panels; there the elementwise
+// and row kernels run too (binary.ts, unary.ts, linalg.ts, reduce.ts).
 //
 // Same bits as the JavaScript kernel. Each C(i, j) = Σ_p A(i, p) B(p, j) is
 // summed in the same order, from +0 over p = 0, 1, …, k − 1, with one rounding
@@ -21,8 +24,8 @@
 // bit for bit and nothing else in mcgrad can tell which one ran.
 //
 // Where WebAssembly or its SIMD is missing (an old runtime, or a page whose
-// content security policy forbids compiling it), simdGemm returns false and
-// the JavaScript kernel does the work.
+// content security policy forbids compiling it), simdGemm and the others
+// return false and the JavaScript loops do the work.
 
 // ---------------------------------------------------------------- assembler
 // Just the instructions the kernel uses, each a function from its operands'
@@ -623,8 +626,10 @@ function packColumns(Bv: Float64Array, b: number, sBp: number, sBj: number, M: F
 // anything handed to outside code, before it is handed), and the next frame
 // reuses the space. A frame that asks for more than the space has gets
 // ordinary arrays for the rest, and the frames after it a larger space, up to
-// ARENA_MAX. The space is never grown in place (see instantiate): a larger
-// one is a new instance, made while no frame is open.
+// ARENA_MAX of tensors; a product whose copies need more room than is left
+// above them makes a larger memory, which the frames after it keep too. The
+// memory is never grown in place (see instantiate): a larger one is a new
+// instance, and none is let go while a frame is open (simdGemm).
 
 /** The shortest array the arena holds (tensor.ts cuts smaller ones from its slabs). */
 export const ARENA_MIN_LENGTH = 129;
