@@ -450,8 +450,9 @@ function recycle(done: Frame, results: readonly Tensor[]): void {
 
 /**
  * Gives t a copy of its values outside the arena, so that the arena's space
- * can be reused. Tensors are immutable and nothing can tell the copy from the
- * original: the values are the same, and no op keeps the array itself.
+ * can be reused. Tensors are immutable, so nothing can tell the copy from the
+ * original: the values are the same, and the only holders of the old array
+ * itself (the frame's tape and its ops' closures) end with the frame.
  */
 function relocate(t: Tensor, copies?: Map<Float64Array, Float64Array>): void {
   let copy = copies?.get(t.data);
