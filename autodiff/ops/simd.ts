@@ -484,11 +484,15 @@ const MAX_BYTES = 128 << 20;
 const KEEP_BYTES = 16 << 20;
 // Below this many rows of A, a row-major B is read in place rather than packed.
 const FEW_ROWS = 64;
-// A memory larger than `keep` is let go after this many products in a row
-// that fit in `keep`: a large product and small ones taking turns (a network
-// of 2 000 units between batches of a few samples) would otherwise make a new
-// memory for every large one.
-const LET_GO_AFTER = 8;
+/**
+ * @internal Outside estimator calls, a memory larger than `keep` (KEEP_BYTES,
+ * or what estimator calls need) is let go after this many products in a row
+ * that fit in it, with no estimator call between them: a large product and
+ * small ones taking turns (a network of 2 000 units between batches of a few
+ * samples, five or so products per batch) would otherwise make a new memory
+ * for every large one.
+ */
+export const LET_GO_AFTER = 32;
 let smallProducts = 0;
 // The kernel reads up to three doubles past the end of a row-major B's last row.
 const GUARD_BYTES = 32;
@@ -522,15 +526,15 @@ export function simdGemm(
   const size = current.buffer.byteLength;
   const bytes = 8 * at.end + GUARD_BYTES;
   if (current === arena) arenaProductBytes = Math.max(arenaProductBytes, bytes); // the next frames' memory holds it
-  const floor = arenaBytes(); // never below what the arena's frames need: they would only make it again
+  const floor = arenaBytes(); // never below what estimator calls need: they would only make it again
   const keep = Math.max(KEEP_BYTES, floor);
-  if (size > keep && arena === null) smallProducts = bytes <= keep ? smallProducts + 1 : 0;
-  if (size < bytes || (size > keep && smallProducts >= LET_GO_AFTER)) {
+  if (arena === null) smallProducts = bytes <= keep ? smallProducts + 1 : 0;
+  const letGo = arena === null && size > keep && smallProducts >= LET_GO_AFTER;
+  if (size < bytes || letGo) {
     // Growing: twice the room up to `keep`, so that a run of growing products
-    // makes few instances. Letting a large memory go, after LET_GO_AFTER
-    // products in a row that fit in `keep` and while no frame is open: room for
-    // twice this product, or the arena's. Tensors in the old memory are copied
-    // in like any others from then on.
+    // makes few instances. Letting a large memory go: room for twice this
+    // product, or what estimator calls need. Tensors in the old memory are
+    // copied in like any others from then on.
     smallProducts = 0;
     const target = size < bytes ? Math.max(bytes, Math.min(2 * size, keep)) : Math.max(Math.min(2 * bytes, keep), floor);
     try {
@@ -629,7 +633,12 @@ function packColumns(Bv: Float64Array, b: number, sBp: number, sBj: number, M: F
 // ARENA_MAX of tensors; a product whose copies need more room than is left
 // above them makes a larger memory, which the frames after it keep too. The
 // memory is never grown in place (see instantiate): a larger one is a new
-// instance, and none is let go while a frame is open (simdGemm).
+// instance. It is kept at the most any frame has needed (as PyTorch's caching
+// allocator keeps what it has: up to ARENA_MAX and the largest product's
+// copies above it), never let go while a frame is open; a memory larger than
+// that (a large plain product made it) is let go after LET_GO_AFTER small
+// plain products in a row (simdGemm), or replaced at the next frame when it is
+// more than twice the frames' size (openArena).
 
 /** The shortest array the arena holds (tensor.ts cuts smaller ones from its slabs). */
 export const ARENA_MIN_LENGTH = 129;
@@ -664,7 +673,10 @@ export function openArena(): boolean {
   if (!simdActive() || arena !== null) return false;
   let current = kernel as Kernel;
   const want = arenaBytes();
-  if (current.buffer.byteLength < want) {
+  const size = current.buffer.byteLength;
+  // Too small, or more than twice what the calls need (a large plain product
+  // made it): a memory of the calls' size.
+  if (size < want || (want > 0 && size > 2 * Math.max(want, KEEP_BYTES))) {
     try {
       current = kernel = instantiate(current.module, want / PAGE);
     } catch {
@@ -712,6 +724,10 @@ export function closeArena(reuse: boolean): void {
   // The next frames' memory: the tensors' room (up to ARENA_MAX) and the slack,
   // or what a product of this frame needed, tensors below it included (up to
   // ARENA_MAX + MAX_BYTES), so that the product fits without a new memory.
+  // The most any frame has needed, not the last one's: frames of different
+  // sizes take turns (a benchmark, a user's several estimators, estimates at
+  // n = 1 between them), and a smaller memory would be made again for every
+  // larger frame.
   arenaHigh = Math.max(arenaHigh, Math.min(arenaAsked, ARENA_MAX) + ARENA_SLACK, arenaProductBytes);
   arenaLast = reuse ? arenaTop : 0;
   arena = null;

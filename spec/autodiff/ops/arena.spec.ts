@@ -35,7 +35,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Tensor, tensor, matmul, linear, tanh, sigmoid, sum, mul, add, sub, div, square, grad, reshape, rng } from '../../../index.ts';
 import {
-  arenaAlloc, arenaBinary, arenaTernary, simdOuter, arenaAddRow, arenaSumRows, kernelBuffer, resetArena, simdActive, ARENA_MIN_LENGTH, type ElementwiseKernel,
+  arenaAlloc, arenaBinary, arenaTernary, simdOuter, arenaAddRow, arenaSumRows, kernelBuffer, resetArena, simdActive, ARENA_MIN_LENGTH, LET_GO_AFTER, type ElementwiseKernel,
 } from '../../../autodiff/ops/simd.ts';
 import { matmulT } from '../../../autodiff/ops/linalg.ts';
 import { alloc, allocToFill, handOut, keepFromRecycling, pooledByteCount, setRecycling, withRecycling } from '../../../autodiff/tensor.ts';
@@ -413,6 +413,56 @@ frames('the memory stays: frames of over 15 MB alternating with small plain prod
     overSeen.add(kernelBuffer());
   }
   assert.is(overSeen.size, 1, `frames over 64 MB: ${overSeen.size} memories in 4 calls`);
+  // A large product and a run of small ones, shorter than LET_GO_AFTER, taking
+  // turns (a network's large batch between small ones): one memory.
+  resetArena(); // as if no estimator call had needed more than 16 MB
+  const large = () => matmul(wideA, g.normal([300, 9000])); // 640·9000 doubles of C: 46 MB of copies
+  const turns = new Set<ArrayBuffer | null>();
+  for (let round = 0; round < 4; round++) {
+    large();
+    turns.add(kernelBuffer());
+    for (let i = 0; i < 15; i++) matmul(...small);
+  }
+  assert.is(turns.size, 1, `a large product between runs of 15 small ones: ${turns.size} memories`);
+  // LET_GO_AFTER small products in a row let a memory larger than the estimator calls need go.
+  for (let i = 0; i < LET_GO_AFTER; i++) matmul(...small);
+  assert.ok((kernelBuffer() as ArrayBuffer).byteLength <= 16 << 20, 'let go');
+  // A memory made large by a plain product shrinks to the frames' size at the
+  // second frame (the first measures it), and holds the product of the frame
+  // above its tensors from then on.
+  large();
+  wide();
+  const shrunk = new Set<ArrayBuffer | null>();
+  for (let i = 0; i < 4; i++) {
+    inFrame(() => {
+      shrunk.add(kernelBuffer()); // the frame's memory, and none made during it
+      for (let used = 0; used < 18 << 20; used += 800_000) allocToFill(100_000);
+      matmul(wideA, wideB);
+      shrunk.add(kernelBuffer());
+    });
+  }
+  assert.is(shrunk.size, 1, `frames after a large plain product: ${shrunk.size} memories`);
+  assert.ok((kernelBuffer() as ArrayBuffer).byteLength < 30 << 20, 'the frames\' size, not the product\'s');
+  // Large and small frames taking turns, many small ones between the large: one memory.
+  over();
+  over(); // the first measured the size, the second has it
+  const mixed = new Set<ArrayBuffer | null>();
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 20; i++) inFrame(() => allocToFill(1000));
+    over();
+    mixed.add(kernelBuffer());
+  }
+  assert.is(mixed.size, 1, `a large frame after runs of small ones: ${mixed.size} memories`);
+  // Many small plain products between frames (estimates at n = 1, which open
+  // no frame, between estimates at n = 1000): the frames' memory stays.
+  const between = new Set<ArrayBuffer | null>();
+  for (let round = 0; round < 3; round++) {
+    over();
+    between.add(kernelBuffer());
+    for (let i = 0; i < 2 * LET_GO_AFTER; i++) matmul(...small);
+    between.add(kernelBuffer());
+  }
+  assert.is(between.size, 1, `frames with ${2 * LET_GO_AFTER} small products between them: ${between.size} memories`);
   // A memory larger than the frames need (a large plain product made it) is not
   // let go while a frame's tensors live in it.
   const k = 300_000; // [8, k] · [k, 8]: 38 MB of operands
@@ -445,7 +495,7 @@ frames('a frame that asks for more than the arena has gets ordinary arrays for t
   resetArena();
   const g = rng(17);
   const [p, q] = [g.normal([16, 16]), g.normal([16, 16])];
-  for (let i = 0; i < 8; i++) matmul(p, q); // a memory left large by the tests before is let go
+  for (let i = 0; i < LET_GO_AFTER; i++) matmul(p, q); // a memory left large by the tests before is let go
   warm();
   const size = (kernelBuffer() as ArrayBuffer).byteLength;
   const count = Math.ceil(size / (1 << 20)) + 2; // 1 MB buffers, more than the memory holds (and less than 64 MB)

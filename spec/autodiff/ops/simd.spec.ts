@@ -14,8 +14,8 @@
 //   infinite and NaN in turn); and the JavaScript kernel, switched in with
 //   useSimd(false), gives the same bits. A product that needs more memory
 //   detaches no buffer; growing stops at 16 MB; a memory above 16 MB serves
-//   the next large products, with small ones between them, and the eighth
-//   smaller one in a row lets it go. Products of one to three rows give the
+//   the next large products, with small ones between them, and the
+//   LET_GO_AFTER-th (32nd) smaller one in a row lets it go. Products of one to three rows give the
 //   same bits on and off the kernel. Gradients through it are checked
 //   against finite differences. Mutants that start the sums at −0, store a
 //   column too many or too few at the right edge, swap A's strides, pack a
@@ -29,7 +29,7 @@ import * as assert from 'uvu/assert';
 import * as fc from 'fast-check';
 import { Tensor, tensor, matmul, sum, tanh } from '../../../index.ts';
 import { matmulT } from '../../../autodiff/ops/linalg.ts';
-import { kernelBuffer, simdActive, simdGemm, useSimd, resetArena } from '../../../autodiff/ops/simd.ts';
+import { kernelBuffer, simdActive, simdGemm, useSimd, resetArena, LET_GO_AFTER } from '../../../autodiff/ops/simd.ts';
 import { checkGrads } from '../../harness/checkGrads.ts';
 import { SEED, tensorOf, real } from '../helpers.ts';
 
@@ -263,7 +263,7 @@ Simd('a product that needs more room takes a new memory and detaches no buffer',
   assert.is(before.byteLength, size, 'the old buffer is not detached');
 });
 
-Simd('a memory above 16 MB serves the products that need it, small products between them too, and the eighth smaller product in a row lets it go', () => {
+Simd('a memory above 16 MB serves the products that need it, small products between them too, and the LET_GO_AFTER-th smaller product in a row lets it go', () => {
   resetArena(); // no estimator frame has asked for a large arena (see arena.spec.ts)
   const k = 300_000; // [8, k] · [k, 8]: 38 MB of operands in the kernel's memory
   const big = (): Tensor => matmul(tensor(new Float64Array(8 * k).fill(0.25), [8, k]), tensor(new Float64Array(8 * k).fill(4), [k, 8]));
@@ -278,8 +278,8 @@ Simd('a memory above 16 MB serves the products that need it, small products betw
     small();
     big(); // a large product and small ones taking turns: one memory
   }
-  for (let i = 0; i < 7; i++) small();
-  assert.is(kernelBuffer(), large, 'seven small products in a row keep it');
+  for (let i = 0; i < LET_GO_AFTER - 1; i++) small();
+  assert.is(kernelBuffer(), large, `${LET_GO_AFTER - 1} small products in a row keep it`);
   small();
   const kept = (kernelBuffer() as ArrayBuffer).byteLength;
   assert.ok(kept <= 16 << 20, `keeps ${kept} bytes`);
