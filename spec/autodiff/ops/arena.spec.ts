@@ -364,7 +364,7 @@ frames('copies that do not fit above a full arena are refused, and the JavaScrip
   assert.ok(C.every((v) => v === 0), 'nothing written');
 });
 
-frames('the memory stays: frames of over 15 MB alternating with small plain products, a product in a frame that needs more than the room above its tensors, and small products in a frame make no new memory per call', () => {
+frames('the kernel\'s memory: one memory per workload in steady state (large frames, frames over 64 MB, products in frames that need more room, large plain products between small ones, small frames or small plain products between large frames), let go after LET_GO_AFTER small products, the frames\' size after a large plain product, kept while a frame is open', () => {
   const g = rng(14);
   const small = [g.normal([32, 32]), g.normal([32, 32])] as const;
   const big = () => inFrame(() => {
@@ -399,7 +399,7 @@ frames('the memory stays: frames of over 15 MB alternating with small plain prod
     matmul(wideA, wideB);
   });
   const smallOnes = () => {
-    for (let i = 0; i < 8; i++) matmul(...small); // enough to let a memory larger than the frames need go
+    for (let i = 0; i < 8; i++) matmul(...small); // a few small plain products between frames
   };
   for (let i = 0; i < 2; i++) {
     over();
