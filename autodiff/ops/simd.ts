@@ -95,7 +95,6 @@ const f64x2 = {
 // The elementwise kernels' arithmetic, once on pairs of doubles and once on
 // one (for an odd element at the end), so that each kernel is written once.
 interface Lanes {
-  bytes: number;
   load(address: Code): Code;
   store(address: Code, value: Code): Code;
   constant(value: number): Code;
@@ -106,7 +105,6 @@ interface Lanes {
 }
 const bytesOf = (value: number): Code => Array.from(new Uint8Array(new Float64Array([value]).buffer));
 const PAIRS: Lanes = {
-  bytes: 16,
   load: (address) => v128.load(address, 0),
   store: (address, value) => v128.store(address, 0, value),
   constant: (value) => simdOp(0x0c, ...bytesOf(value), ...bytesOf(value)),
@@ -116,7 +114,6 @@ const PAIRS: Lanes = {
   div: (x, y) => [...x, ...y, ...simdOp(0xf3)],
 };
 const SINGLE: Lanes = {
-  bytes: 8,
   load: (address) => [...address, 0x2b, ALIGN_8, 0],
   store: (address, value) => [...address, ...value, 0x39, ALIGN_8, 0],
   constant: (value) => [0x44, ...bytesOf(value)],
@@ -479,8 +476,8 @@ export function useSimd(on: boolean): boolean {
 const MAX_BYTES = 128 << 20;
 // The memory the kernel keeps for good (more when the arena below needs it).
 // A product that needs more gets a memory of its own size, which the next
-// products reuse while they need more than this too; the first product that
-// fits in it lets it go.
+// products reuse while they need more than this too; LET_GO_AFTER products
+// in a row that fit in it let it go.
 const KEEP_BYTES = 16 << 20;
 // Below this many rows of A, a row-major B is read in place rather than packed.
 const FEW_ROWS = 64;
@@ -723,11 +720,11 @@ export function closeArena(reuse: boolean): void {
   const closing = arena as Kernel;
   // The next frames' memory: the tensors' room (up to ARENA_MAX) and the slack,
   // or what a product of this frame needed, tensors below it included (up to
-  // ARENA_MAX + MAX_BYTES), so that the product fits without a new memory.
-  // The most any frame has needed, not the last one's: frames of different
-  // sizes take turns (a benchmark, a user's several estimators, estimates at
-  // n = 1 between them), and a smaller memory would be made again for every
-  // larger frame.
+  // ARENA_MAX + MAX_BYTES), so that the product fits without a new memory; and
+  // the most any frame has needed, not the last one's, since frames of
+  // different sizes take turns (a benchmark, a user's several estimators,
+  // estimates at n = 1 between them) and a smaller memory would be made again
+  // for every larger frame.
   arenaHigh = Math.max(arenaHigh, Math.min(arenaAsked, ARENA_MAX) + ARENA_SLACK, arenaProductBytes);
   arenaLast = reuse ? arenaTop : 0;
   arena = null;
@@ -779,14 +776,14 @@ export function arenaTernary(name: ElementwiseKernel, a: Float64Array, b: Float6
 }
 
 /**
- * The byte address of view[off … off + length) for a kernel running on the
- * open arena: where it is, if it lives there, or else a copy of it in the
- * room above the arena's tensors, `slot` bytes up (the copy lasts until the
- * next kernel call). −1 where there is no room.
+ * The byte address of view[off … off + length) for a row kernel running on the
+ * open arena: where it is, if it lives there, or else the room just above the
+ * arena's tensors, with a copy of it when `copy` (until the next kernel call).
+ * −1 where there is no room.
  */
-function addressOf(view: Float64Array, off: number, length: number, slot: number, copy = true): number {
+function addressOf(view: Float64Array, off: number, length: number, copy = true): number {
   if (view.buffer === arenaBuffer) return view.byteOffset + 8 * off;
-  const address = arenaTop + slot;
+  const address = arenaTop;
   if (address + 8 * length > (arena as Kernel).buffer.byteLength) return -1;
   if (copy) (arena as Kernel).f64.set(view.subarray(off, off + length), address / 8);
   return address;
@@ -825,7 +822,7 @@ export function simdOuter(A: Float64Array, aOff: number, sAi: number, B: Float64
 /** C(i, j) = C(i, j) + B(j) in place for C [m, n] (a layer's bias), when C lives in the open arena; false otherwise. */
 export function arenaAddRow(C: Float64Array, B: Float64Array, m: number, n: number): boolean {
   if (arenaBuffer === null || C.buffer !== arenaBuffer || C.length !== m * n) return false;
-  const b = addressOf(B, 0, n, 0);
+  const b = addressOf(B, 0, n);
   if (b < 0) return false;
   (arena as Kernel).rows.addRow(C.byteOffset, b, m, 8 * n);
   return true;
@@ -834,7 +831,7 @@ export function arenaAddRow(C: Float64Array, B: Float64Array, m: number, n: numb
 /** out(j) = Σ_i X(i, j) in order from 0, for X [m, n] living in the open arena; false otherwise. */
 export function arenaSumRows(X: Float64Array, out: Float64Array, m: number, n: number): boolean {
   if (arenaBuffer === null || X.buffer !== arenaBuffer || X.length !== m * n || out.length !== n) return false;
-  const c = addressOf(out, 0, n, 0, false);
+  const c = addressOf(out, 0, n, false);
   if (c < 0) return false;
   const kernel = arena as Kernel;
   kernel.rows.sumRows(X.byteOffset, c, m, 8 * n);
