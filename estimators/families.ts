@@ -143,8 +143,21 @@ const PARAMETERS: Partial<Record<Family, readonly string[]>> = {
   exponential: ['rate'],
 };
 
+const LOGITS: readonly string[] = ['logits'];
+
 function parameterNames(dist: Descriptor): readonly string[] {
-  return PARAMETERS[dist.family] ?? ['logits'];
+  return PARAMETERS[dist.family] ?? LOGITS;
+}
+
+/** How many values the distribution's parameters hold (those that are tensors: the estimator checks the rest). */
+export function parameterCount(dist: Descriptor): number {
+  const fields = dist as unknown as Record<string, unknown>;
+  let size = 0;
+  for (const key of parameterNames(dist)) {
+    const p = fields[key];
+    if (p instanceof Tensor) size += p.size;
+  }
+  return size;
 }
 
 /** The distribution's parameters as a tree (what gradients are taken with respect to). */

@@ -621,8 +621,9 @@ function packColumns(Bv: Float64Array, b: number, sBp: number, sBj: number, M: F
 // RELAX's sizes, and a JavaScript loop over typed arrays checks every access
 // (1–1.6 ns per element here, against 0.3–0.4 ns for the elementwise kernels
 // above). So while an estimator's recycling frame is open (tensor.ts), its
-// large tensors are cut from the kernel's memory, bottom up, and the
-// products and elementwise kernels read and write them where they are. When
+// tensors are cut from the kernel's memory, bottom up (the small ones too:
+// the space is reused, where a fresh slab costs), and the products and
+// elementwise kernels read and write them where they are. When
 // the frame closes, tensor.ts copies its results out to ordinary arrays (and
 // anything handed to outside code, before it is handed), and the next frame
 // reuses the space. A frame that asks for more than the space has gets
@@ -637,7 +638,11 @@ function packColumns(Bv: Float64Array, b: number, sBp: number, sBj: number, M: F
 // plain products in a row (simdGemm), or replaced at the next frame when it is
 // more than twice the frames' size (openArena).
 
-/** The shortest array the arena holds (tensor.ts cuts smaller ones from its slabs). */
+/**
+ * The shortest array the kernels take (the arena holds shorter ones too, in
+ * an estimator's frame, but for those the JavaScript loop costs less than
+ * the call that checks where they live).
+ */
 export const ARENA_MIN_LENGTH = 129;
 
 let arena: Kernel | null = null; // the instance whose memory holds the open frame's tensors

@@ -7,7 +7,9 @@
 //   no effect on results: MLP gradients, a Hessian-vector product and
 //   estimator calls (REBAR with its variance gradient, RELAX) are bit-identical
 //   with recycling on and off, over repeated calls that do reuse buffers;
-//   estimateGradient's frame: the forward pass of mcgrad's own estimators is
+//   estimateGradient's frame, opened when n times the parameters' size is 64
+//   or more (one sample of 100 logits, not of 63; estimates there are
+//   bit-identical with recycling off): the forward pass of mcgrad's own estimators is
 //   recycled too (into the arena, which the next call reuses: recycledByteCount
 //   counts both; arena.spec.ts has the rest), but never a tensor handed to f
 //   (or one f makes), a tensor a
@@ -31,6 +33,7 @@ import { laws } from '../../estimators/pathwise.ts';
 import { initRelaxState } from '../../estimators/relax.ts';
 import { leaves } from '../../autodiff/tree.ts';
 import { alloc, allocToFill, setRecycling, pooledByteCount, recycledByteCount, withRecycling, handOut } from '../../autodiff/tensor.ts';
+import { arenaByteCount } from '../../autodiff/ops/simd.ts';
 
 const recycling = suite('recycling: safety');
 
@@ -133,6 +136,20 @@ same('estimators at n = 1000: REBAR with its variance gradient, RELAX', () => {
   });
 });
 
+same('estimators at n = 1 on 100 logits (a frame of their own): REBAR and RELAX with their variance gradients', () => {
+  const K = 100;
+  const dist = categorical(rng(14).normal([K]));
+  const f = quadraticFunction(Array.from({ length: K }, (_, k) => (k % 5) / 5));
+  const rebarState = { logTemperature: scalar(Math.log(0.5)), eta: scalar(1) };
+  const relaxState = initRelaxState(dist, rng(15));
+  for (const [name, estimator, st] of [['REBAR', rebarEstimator, rebarState], ['RELAX', relaxEstimator, relaxState]] as const) {
+    compare(`${name} + dVar`, () => {
+      const out = estimateGradient(estimator as Estimator, dist, f, rng(16), { n: 1, state: st, trainState: true });
+      return [...out.perSample.logits.data, ...leaves(out.stateGradient).flatMap((t) => Array.from(t.data)), out.value];
+    });
+  }
+});
+
 same.run();
 
 const frames = suite('recycling: frames and outside code');
@@ -184,6 +201,21 @@ frames('estimateGradient recycles the forward pass of its own estimators; result
   for (let i = 0; i < 5; i++) call(rebarEstimator, f, rng(20 + i));
   assert.ok(recycledByteCount() > 0);
   assert.equal(snapshot([...seen.slice(0, firstSeen), ...results]), before);
+});
+
+frames('estimateGradient opens its frame when n times the parameters\' size is 64 or more: one sample of 100 logits, not of 10, nor 10 samples of 2', () => {
+  const opens = (logits: number, n: number): boolean => {
+    setRecycling(true); // forgets the last frame's bytes
+    const d = categorical(tensor(Array.from({ length: logits }, (_, k) => k / logits)));
+    estimateGradient(relaxationEstimator('gumbel-softmax', { temperature: 0.5 }), d, quadraticFunction(Array.from({ length: logits }, () => 0.5)), rng(3), { n });
+    return arenaByteCount() > 0;
+  };
+  assert.ok(opens(100, 1), '100 logits, n = 1');
+  assert.ok(opens(64, 1), '64 logits, n = 1');
+  assert.not.ok(opens(63, 1), '63 logits, n = 1');
+  assert.not.ok(opens(10, 1), '10 logits, n = 1');
+  assert.not.ok(opens(2, 10), '2 logits, n = 10');
+  assert.ok(opens(2, 32), '2 logits, n = 32');
 });
 
 frames('mcgrad\'s own problem functions run inside the frame: their input and intermediates are pooled, with results bit-identical to a user\'s wrapper of the same function', () => {

@@ -8,12 +8,13 @@
 //   arena and the lengths agree, and otherwise writes nothing; so do the row
 //   kernels (outer products, a bias added to each row, sums over rows), with
 //   operands outside the arena copied in and from offsets;
-//   frames: an estimator frame (withRecycling with `arena`) cuts its large
-//   buffers from the arena, and so do the backward passes inside it (which
+//   frames: an estimator frame (withRecycling with `arena`) cuts its
+//   buffers from the arena (small ones too, zeroed by alloc, none
+//   overlapping), and so do the backward passes inside it (which
 //   pool nothing); ops there (products, products of one to three columns
 //   and outer products, batched too, a layer's bias, elementwise ops, a
 //   gradient of a gradient) give the bits they give outside; the frame's results get
-//   copies of their own, shared where they shared a buffer, which keep their
+//   copies of their own (small ones too), shared where they shared a buffer, which keep their
 //   values while later frames reuse the space; a tensor handed to outside
 //   code (handOut) or kept by a module (keepFromRecycling) gets its copy
 //   before; a frame that throws leaves its memory behind and the next frame
@@ -25,6 +26,8 @@
 //   same from call to call (a large frame between small plain products, a
 //   product that needs more than the room above the tensors); an error
 //   while a frame closes leaves the arena closed.
+// Mutants that leave a small result or a small kept tensor in the arena, copy
+// a small result back into it, or hand out small buffers unzeroed fail here too.
 // Mutants that swap a kernel's operands, drop the odd last element, skip the
 // copy of a result or of a handed-out tensor, let a frame that threw keep its
 // memory, never grow the arena, leave the column sums unzeroed, keep the outer
@@ -276,43 +279,75 @@ frames('a backward pass inside a frame takes its buffers from the arena and pool
   assert.is(pooledByteCount(), 0);
 });
 
-frames('results get copies of their own, shared where they shared a buffer, that keep their values while later frames reuse the space', () => {
+frames('small buffers in a frame come from the arena too, zeroed by alloc, each apart from the others', () => {
+  const lengths = [1, 2, 3, 10, 64, 127, 128];
+  inFrame(() => lengths.forEach((n) => alloc(n).fill(NaN))); // the space the next frame reuses
+  const cut = inFrame(() => {
+    const out = lengths.map((n) => alloc(n));
+    for (const [i, buffer] of out.entries()) {
+      assert.ok(isHere(buffer), `${buffer.length} elements`);
+      assert.ok(buffer.every((v) => v === 0), `alloc zeroes ${buffer.length} elements`);
+      buffer.fill(i + 1);
+    }
+    return out.map((buffer) => buffer.every((v) => v === buffer[0]));
+  });
+  assert.ok(cut.every(Boolean), 'no two overlap');
+  assert.not.ok(isHere(alloc(10)), 'outside a frame: a slab');
+});
+
+frames('results get copies of their own, shared where they shared a buffer, that keep their values while later frames reuse the space, small ones too', () => {
   const x = rng(3).normal([40, 50]);
-  const [t, u] = inFrame(() => {
+  const [t, u, small, smallView] = inFrame(() => {
     const y = tanh(mul(x, 2));
-    return [y, reshape(y, [2000])];
+    const z = sigmoid(mul(reshape(x, [2000]), 3)); // large, so that slicing it below stays in the arena
+    const s = add(tensor([1, 2, 3]), 0.5); // 3 elements
+    return [y, reshape(y, [2000]), s, reshape(s, [3, 1]), z];
   }, (ts) => ts);
-  const before = Array.from(t.data);
+  const before = [t, small].map((r) => Array.from(r.data));
   assert.not.ok(isHere(t.data));
+  assert.not.ok(isHere(small.data), 'a small result is copied out too');
   assert.is(t.data, u.data, 'one copy for the two views');
+  assert.is(small.data, smallView.data, 'one copy for the two small views');
   for (let i = 0; i < 3; i++) {
     inFrame(() => {
       for (let j = 0; j < 8; j++) allocToFill(2000).fill(NaN);
+      for (let j = 0; j < 64; j++) alloc(3).fill(NaN);
     });
   }
-  assert.equal(Array.from(t.data), before);
+  assert.equal([t, small].map((r) => Array.from(r.data)), before);
+  assert.equal(Array.from(small.data), [1.5, 2.5, 3.5]);
 });
 
 frames('a tensor handed to outside code, or kept by a module, gets its copy first and keeps its values', () => {
   const x = rng(4).normal([1000]);
+  const few = rng(5).normal([7]);
   const seen: Tensor[] = [];
   const kept: Tensor[] = [];
   inFrame(() => {
-    const given = mul(x, 3);
-    assert.ok(isHere(given.data));
-    handOut((y: Tensor) => {
-      assert.not.ok(isHere(y.data), 'outside code never sees the arena');
-      seen.push(y);
-      return y;
-    }, given);
-    const remembered = add(x, 1);
-    keepFromRecycling(remembered);
-    kept.push(remembered);
+    for (const given of [mul(x, 3), mul(few, 3)]) {
+      assert.ok(isHere(given.data));
+      handOut((y: Tensor) => {
+        assert.not.ok(isHere(y.data), 'outside code never sees the arena');
+        assert.not.ok(isHere(mul(y, 1).data), 'nor does what it makes');
+        seen.push(y);
+        return y;
+      }, given);
+    }
+    for (const remembered of [add(x, 1), add(few, 1)]) {
+      keepFromRecycling(remembered);
+      kept.push(remembered);
+    }
   });
   const before = [...seen, ...kept].map((t) => Array.from(t.data));
-  for (let i = 0; i < 3; i++) inFrame(() => allocToFill(4000).fill(NaN));
+  for (let i = 0; i < 3; i++) {
+    inFrame(() => {
+      allocToFill(4000).fill(NaN);
+      for (let j = 0; j < 64; j++) alloc(7).fill(NaN);
+    });
+  }
   assert.equal([...seen, ...kept].map((t) => Array.from(t.data)), before);
   assert.equal(Array.from(seen[0].data), Array.from(mul(x, 3).data));
+  assert.equal(Array.from(seen[1].data), Array.from(mul(few, 3).data));
 });
 
 frames('a product of arrays from elsewhere, in a frame, copies them above the arena\'s tensors and leaves those alone', () => {
