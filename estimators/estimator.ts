@@ -163,7 +163,22 @@ export function estimateGradient<State, D extends Descriptor = Dist>(
   const run = () => estimateWith(estimator, dist, f, rng, options);
   // Under an outer transform, its tape keeps the tensors.
   if ((options.n ?? 1) * parameterCount(dist) < FRAME_MIN_VALUES || isRecording() || !selfContained.has(estimator.surrogate) || !ownGenerator(rng)) return run();
-  return withRecycling(run, (e) => tensorsIn(e), true);
+  return withRecycling(run, (e) => tensorsOfEstimate(e, options.state), true);
+}
+
+/**
+ * Every tensor an estimate holds (what its frame must copy out of the arena):
+ * the gradients, and whatever the state trees hold. A state handed back as it
+ * was given is left out: the caller made it before the frame opened (and
+ * mcgrad's own estimators return a new state when they change one).
+ */
+function tensorsOfEstimate(e: GradientEstimate<unknown>, given: unknown): Tensor[] {
+  const out: Tensor[] = [];
+  for (const key in e.gradient) out.push(e.gradient[key]);
+  for (const key in e.perSample) out.push(e.perSample[key]);
+  if (e.state !== given) tensorsIn(e.state, out);
+  if (e.stateGradient !== undefined) tensorsIn(e.stateGradient, out);
+  return out;
 }
 
 // The call's tensors have about n times the parameters' size. With a few

@@ -279,6 +279,19 @@ frames('a user\'s estimator (even one wrapping REBAR\'s) and a user\'s generator
   assert.equal(snapshot(kept.slice(0, before.length)), before);
 });
 
+frames('a state the estimator returns anew (a moving average) keeps its values through later frames; one handed back as given is left as it is', () => {
+  const d = bernoulli(tensor([0.1, -0.4]));
+  const f = (x: Tensor) => sum(x, 1);
+  const given = { average: scalar(0.25) };
+  const ema = estimateGradient(reinforceMovingAverage, d, f, rng(1), { n: 100, state: given }).state as { average: Tensor };
+  assert.ok(ema !== given, 'a new state');
+  const before = Array.from(ema.average.data);
+  for (let i = 0; i < 3; i++) estimateGradient(reinforceMovingAverage, d, f, rng(2 + i), { n: 100, state: { average: scalar(9) } });
+  assert.equal(Array.from(ema.average.data), before);
+  assert.equal(Array.from(given.average.data), [0.25]);
+  assert.is(estimateGradient(rebarEstimator, dist, target, rng(3), { n: 1000, state }).state, state, 'REBAR hands its state back');
+});
+
 frames('a relaxed sample kept by f keeps its log-density (the log-space values behind it are not recycled)', () => {
   let kept: Tensor | null = null;
   const f = (x: Tensor) => {
