@@ -55,7 +55,7 @@ function main(): void {
     // (`bench.py --only micro`, `--only estimators`): in one process, the
     // engine cases' garbage (fresh 8 MB gradients of the 1e6-element chain)
     // brings a mark-compact every pass, and the estimator cases at n = 1
-    // timed after them took 1.1-1.6 times as long (bench/README.md).
+    // timed after them took up to twice as long (bench/README.md).
     for (const suite of Object.keys(SUITES)) {
       const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1], '--only', suite, ...(quick ? ['--quick'] : [])], { stdio: 'inherit' });
       if (child.status !== 0) process.exit(child.status ?? 1);
