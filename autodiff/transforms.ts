@@ -105,7 +105,7 @@ function differentiate(op: string, f: (...args: never[]) => unknown, args: unkno
   if (value.rank !== 0) {
     throw new RangeError(`${op}: f must return a scalar, got shape ${formatShape(value.shape)}; reduce it with sum() or use vjp`);
   }
-  const one = alloc(1); // a slab view: new Float64Array([1]) costs about three times as much
+  const one = alloc(1); // a view (slab or arena): new Float64Array([1]) costs about three times as much
   one[0] = 1;
   const seed = new Tensor(one, []);
   const grads = recycled(() => {

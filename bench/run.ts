@@ -32,7 +32,7 @@ function parseArgs(argv: readonly string[]): { only: string | null; quick: boole
     else if (arg === '--together') together = true;
     else if (arg === '--only') only = argv[++i] ?? '';
     else if (arg.startsWith('--only=')) only = arg.slice('--only='.length);
-    else throw new RangeError(`bench: unknown argument ${arg}; use --only ${Object.keys(SUITES).join('|')} and/or --quick`);
+    else throw new RangeError(`bench: unknown argument ${arg}; use --only ${Object.keys(SUITES).join('|')}, --quick, --together`);
   }
   if (only !== null && !(only in SUITES)) {
     throw new RangeError(`bench: unknown suite "${only}"; use --only ${Object.keys(SUITES).join('|')}`);

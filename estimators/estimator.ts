@@ -100,8 +100,8 @@ export function surrogateOf<State>(perSample: Tensor, values: Tensor, state: Sta
 // The surrogate functions of mcgrad's own estimators that run no outside
 // code but f (through evaluate) and mcgrad's own generators, and keep no
 // tensor after they return except in the Surrogate. estimateGradient runs
-// these in a recycling frame (autodiff/tensor.ts): the large buffers of the
-// forward pass are reused by the next call instead of being mapped afresh.
+// these in a recycling frame (autodiff/tensor.ts): the buffers of the forward
+// pass (in the arena) are reused by the next call instead of made afresh.
 // A user's estimator, or one that wraps a user's function (a control
 // variate, another estimator), is not here and is never recycled.
 const selfContained = new WeakSet<object>();
@@ -161,9 +161,57 @@ export function estimateGradient<State, D extends Descriptor = Dist>(
   options: EstimateOptions<State> = {},
 ): GradientEstimate<State> {
   const run = () => estimateWith(estimator, dist, f, rng, options);
-  // Under an outer transform, its tape keeps the tensors.
+  // Under an outer transform, its tape keeps the tensors. A family the
+  // estimator refuses throws outside the frame (a frame that throws leaves the
+  // kernel's memory behind).
   if ((options.n ?? 1) * parameterCount(dist) < FRAME_MIN_VALUES || isRecording() || !selfContained.has(estimator.surrogate) || !ownGenerator(rng)) return run();
-  return withRecycling(run, (e) => tensorsOfEstimate(e, options.state), true);
+  if (!estimator.families.includes(dist.family as Family)) return run();
+  // Outside code must not run in the frame: a tensor that a getter (or a
+  // Proxy's trap) on the descriptor, the options or the state made there,
+  // and kept, would live in the arena. The frame's call gets plain copies,
+  // read before it opens; anything else than plain data runs without a frame.
+  const plainDist = plainCopy(dist);
+  const plainOptions = plainCopy(options) as EstimateOptions<State> | typeof NOT_PLAIN;
+  if (plainDist === NOT_PLAIN || plainOptions === NOT_PLAIN) return run();
+  const given = plainOptions.state;
+  const out = withRecycling(() => estimateWith(estimator, plainDist as D, f, rng, plainOptions), (e) => tensorsOfEstimate(e, given), true);
+  if (given !== undefined && out.state === given) out.state = options.state as State; // handed back: the caller's own object
+  return out;
+}
+
+const NOT_PLAIN = Symbol('not plain data');
+
+/**
+ * A copy of x's plain objects and arrays (their enumerable own properties,
+ * as a spread copies them), with tensors, typed arrays and primitives shared,
+ * each property read once, here; NOT_PLAIN when x holds anything else (a
+ * function, a class instance, a subclass of Tensor) or nests deeper than 32
+ * (a cycle).
+ */
+function plainCopy(x: unknown, depth = 0): unknown {
+  if (typeof x !== 'object' || x === null) return typeof x === 'function' ? NOT_PLAIN : x;
+  if (x instanceof Tensor) return Object.getPrototypeOf(x) === Tensor.prototype ? x : NOT_PLAIN;
+  if (ArrayBuffer.isView(x)) return x;
+  if (depth >= 32) return NOT_PLAIN;
+  if (Array.isArray(x)) {
+    if (Object.getPrototypeOf(x) !== Array.prototype) return NOT_PLAIN;
+    const out = new Array<unknown>(x.length);
+    for (let i = 0; i < x.length; i++) {
+      const v = plainCopy(x[i], depth + 1);
+      if (v === NOT_PLAIN) return NOT_PLAIN;
+      out[i] = v;
+    }
+    return out;
+  }
+  const proto = Object.getPrototypeOf(x);
+  if (proto !== Object.prototype && proto !== null) return NOT_PLAIN;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(x)) {
+    const v = plainCopy((x as Record<string, unknown>)[key], depth + 1);
+    if (v === NOT_PLAIN) return NOT_PLAIN;
+    out[key] = v;
+  }
+  return out;
 }
 
 /**

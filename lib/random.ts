@@ -11,7 +11,7 @@
 // k = 2⁵³ − 1 would round to exactly 1.) Every u and 1 − u lie on the grid.
 
 import { Tensor, sizeOf, formatShape, type Shape } from '../autodiff/index.ts';
-import { allocToFill } from '../autodiff/tensor.ts'; // the engine's allocator: small arrays from a slab, large ones recycled
+import { allocToFill } from '../autodiff/tensor.ts'; // the engine's allocator: a slab, the pool or an estimator's arena
 import { logKernel } from '../autodiff/ops/kernels.ts'; // log x, faster than Math.log and as accurate
 
 const TWO_POW_52 = 4503599627370496;

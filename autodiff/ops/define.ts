@@ -71,8 +71,9 @@ export type BinaryFn = (a: Tensor | number, b: Tensor | number) => Tensor;
 /** A broadcasting binary op; each VJP is folded back to its input's shape by sumToShape. */
 export function binaryOp(spec: BinarySpec): BinaryFn {
   const { name, same, vjp, kernel } = spec;
-  // Where the arrays live in the arena, the kernel; else the loop. (Only large
-  // arrays can live there: small ones never pay for the call that checks.)
+  // Where the arrays live in the arena, the kernel; else the loop. (Small
+  // arrays take the loop wherever they live: it costs less than the call
+  // that checks.)
   const anywhere = kernel === undefined ? same : (A: Float64Array, B: Float64Array, O: Float64Array): void => {
     if (O.length < ARENA_MIN_LENGTH || !arenaBinary(kernel, A, B, O)) same(A, B, O);
   };

@@ -719,7 +719,7 @@ export function inArena(x: Float64Array): boolean {
 /**
  * @internal Closes the arena. With `reuse` false (the frame threw, so some of
  * its tensors may be held somewhere), its memory is never handed out again:
- * the kernel moves to a new one.
+ * the kernel moves to a new one, unless the frame took nothing from it.
  */
 export function closeArena(reuse: boolean): void {
   const closing = arena as Kernel;
@@ -731,12 +731,13 @@ export function closeArena(reuse: boolean): void {
   // estimates at n = 1 between them) and a smaller memory would be made again
   // for every larger frame.
   arenaHigh = Math.max(arenaHigh, Math.min(arenaAsked, ARENA_MAX) + ARENA_SLACK, arenaProductBytes);
+  const taken = arenaTop;
   arenaLast = reuse ? arenaTop : 0;
   arena = null;
   arenaBuffer = null;
   arenaTop = 0;
   arenaEnd = 0;
-  if (!reuse && kernel === closing) {
+  if (!reuse && kernel === closing && taken > 0) {
     try {
       kernel = instantiate(closing.module, closing.buffer.byteLength / PAGE);
     } catch {

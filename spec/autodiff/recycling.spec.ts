@@ -28,12 +28,13 @@ import {
   max, slice, concat, gather, take, tableFunction, relaxationEstimator,
   estimateGradient, rebarEstimator, relaxEstimator, quadraticFunction, bernoulli, Rng, type Estimator, type Shape,
   pathwiseEstimator, relaxedBernoulli, RelaxedBernoulli, normal, reinforceMovingAverage, reparameterizations,
+  gumbelSoftmaxEstimator, armEstimator,
 } from '../../index.ts';
 import { laws } from '../../estimators/pathwise.ts';
 import { initRelaxState } from '../../estimators/relax.ts';
 import { leaves } from '../../autodiff/tree.ts';
 import { alloc, allocToFill, setRecycling, pooledByteCount, recycledByteCount, withRecycling, handOut } from '../../autodiff/tensor.ts';
-import { arenaByteCount } from '../../autodiff/ops/simd.ts';
+import { arenaByteCount, kernelBuffer } from '../../autodiff/ops/simd.ts';
 
 const recycling = suite('recycling: safety');
 
@@ -290,6 +291,82 @@ frames('a state the estimator returns anew (a moving average) keeps its values t
   assert.equal(Array.from(ema.average.data), before);
   assert.equal(Array.from(given.average.data), [0.25]);
   assert.is(estimateGradient(rebarEstimator, dist, target, rng(3), { n: 1000, state }).state, state, 'REBAR hands its state back');
+});
+
+frames('getters on the descriptor, the options or the state run before the frame opens: what they make and keep keeps its values; a state that is not plain data runs without a frame, with the same estimate', () => {
+  const K = 100;
+  const base = tensor(Array.from({ length: K }, (_, k) => Math.sin(k + 1)));
+  const q = quadraticFunction(Array.from({ length: K }, () => 0.5));
+  const made: Tensor[] = [];
+  const keep = (t: Tensor): Tensor => {
+    made.push(t);
+    return t;
+  };
+  const dist = { family: 'categorical' as const, get logits() { return keep(mul(base, 1)); } };
+  const options = { get n() { keep(mul(base, 2)); return 1; } };
+  const first = estimateGradient(gumbelSoftmaxEstimator, dist as never, q, rng(1), options);
+  const rebarState = { get logTemperature() { return keep(mul(scalar(-0.7), 1)); }, eta: scalar(1) };
+  const second = estimateGradient(rebarEstimator, categorical(base), q, rng(2), { n: 1, state: rebarState as never });
+  assert.ok(made.length >= 3, 'the getters ran');
+  assert.ok(made.every((t) => t.data.buffer !== kernelBuffer()), 'nothing they made lives in the arena');
+  const before = made.map((t) => Array.from(t.data));
+  matmul(rng(2).normal([80, 80]), rng(3).normal([80, 80])); // a plain product: the kernel's memory as scratch from its start
+  for (let i = 0; i < 2; i++) estimateGradient(gumbelSoftmaxEstimator, categorical(base), q, rng(5 + i), { n: 1 });
+  assert.equal(made.map((t) => Array.from(t.data)), before);
+  // The same estimates as from plain objects.
+  assert.equal(Array.from(first.gradient.logits.data), Array.from(estimateGradient(gumbelSoftmaxEstimator, categorical(base), q, rng(1), { n: 1 }).gradient.logits.data));
+  const plainState = { logTemperature: scalar(-0.7), eta: scalar(1) };
+  assert.equal(Array.from(second.gradient.logits.data), Array.from(estimateGradient(rebarEstimator, categorical(base), q, rng(2), { n: 1, state: plainState }).gradient.logits.data));
+  class Held {
+    constructor(readonly logTemperature: Tensor, readonly eta: Tensor) {}
+  }
+  setRecycling(true);
+  const held = estimateGradient(rebarEstimator, categorical(base), q, rng(2), { n: 1, state: new Held(scalar(-0.7), scalar(1)) as never });
+  assert.is(arenaByteCount(), 0, 'a class instance in the state: no frame');
+  assert.equal(Array.from(held.gradient.logits.data), Array.from(second.gradient.logits.data));
+});
+
+frames('a call that throws before the frame takes anything keeps the kernel\'s memory; a family the estimator refuses throws outside the frame', () => {
+  const d = categorical(tensor(Array.from({ length: 100 }, (_, k) => k / 100)));
+  const q = quadraticFunction(Array.from({ length: 100 }, () => 0.5));
+  estimateGradient(gumbelSoftmaxEstimator, d, q, rng(1), { n: 10 });
+  const before = kernelBuffer();
+  for (let i = 0; i < 5; i++) assert.throws(() => estimateGradient(armEstimator, d, q, rng(i), { n: 10 }), /arm/);
+  assert.throws(() => estimateGradient(gumbelSoftmaxEstimator, d, q, rng(1), { n: 10, weights: tensor([1]) }), /weights/); // in the frame, before any buffer
+  assert.is(kernelBuffer(), before, 'the same memory');
+});
+
+frames('a relaxed sample kept by f at n = 1 (64 logits, a frame of its own) keeps its log-density', () => {
+  let kept: Tensor | null = null;
+  const f = (x: Tensor) => {
+    kept ??= x;
+    return sum(x, 1);
+  };
+  const logits = tensor(Array.from({ length: 64 }, (_, k) => Math.cos(k)));
+  estimateGradient(pathwiseEstimator, relaxedBernoulli(logits, 0.5), f, rng(1), { n: 1 });
+  const law = new RelaxedBernoulli(logits, 0.5);
+  const before = Array.from(law.logProb(kept as unknown as Tensor).data);
+  for (let i = 0; i < 3; i++) estimateGradient(pathwiseEstimator, relaxedBernoulli(tensor(Array.from({ length: 64 }, () => -2)), 0.5), (x: Tensor) => sum(x, 1), rng(2 + i), { n: 1 });
+  assert.equal(Array.from(law.logProb(kept as unknown as Tensor).data), before);
+});
+
+frames('estimateGradient under an outer transform (n = 1, 100 logits) opens no frame: the same value and gradient as with recycling off', () => {
+  const K = 100;
+  const d = categorical(tensor(Array.from({ length: K }, (_, k) => Math.sin(k))));
+  const q = quadraticFunction(Array.from({ length: K }, (_, k) => (k % 4) / 4));
+  const run = () => {
+    const out = valueAndGrad((eta: Tensor) => {
+      const e = estimateGradient(rebarEstimator, d, q, rng(4), { n: 1, state: { logTemperature: scalar(-0.7), eta } });
+      const e2 = estimateGradient(rebarEstimator, d, q, rng(5), { n: 1, state: { logTemperature: scalar(-0.3), eta } });
+      return add(sum(mul(e.gradient.logits, e.gradient.logits)), sum(mul(e2.gradient.logits, e2.gradient.logits)));
+    })(scalar(0.9));
+    return [out.value.item(), out.grad.item()];
+  };
+  setRecycling(false);
+  const off = run();
+  setRecycling(true);
+  run();
+  assert.equal(run(), off);
 });
 
 frames('a relaxed sample kept by f keeps its log-density (the log-space values behind it are not recycled)', () => {

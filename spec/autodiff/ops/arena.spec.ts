@@ -17,8 +17,8 @@
 //   copies of their own (small ones too), shared where they shared a buffer, which keep their
 //   values while later frames reuse the space; a tensor handed to outside
 //   code (handOut) or kept by a module (keepFromRecycling) gets its copy
-//   before; a frame that throws leaves its memory behind and the next frame
-//   works; a frame that asks for more than the arena has gets ordinary arrays
+//   before; a frame that throws leaves its memory behind (unless it took
+//   nothing from it) and the next frame works; a frame that asks for more than the arena has gets ordinary arrays
 //   for the rest, zeroed where asked, and the next frame a larger arena;
 //   with recycling off there is no arena.
 //   Buffers never overlap; 2 GiB is refused; a product of arrays from
@@ -256,7 +256,7 @@ frames('products of one to three columns, and outer products, of arrays in the a
     const a = g.normal(ta ? [k, m] : [m, k]), b = g.normal(tb ? [n, k] : [k, n]);
     const outside = Array.from(matmulT(a, b, ta, tb).data);
     const inside = inFrame(() => {
-      const aHere = mul(a, 1); // the same values, in the arena when large enough
+      const aHere = mul(a, 1); // the same values, in the arena
       return matmulT(aHere, b, ta, tb);
     }, (t) => [t]);
     assert.equal(Array.from(inside.data), outside, `[${m}, ${k}] · [${k}, ${n}], flags ${ta} ${tb}`);
@@ -524,6 +524,15 @@ frames('a frame that throws leaves its memory behind, and the next frame works',
   assert.ok((stash as unknown as Float64Array).every((v) => v === 5), 'what the frame made keeps its values');
   const x = rng(5).normal([1000]);
   assert.equal(Array.from(inFrame(() => mul(x, 2), (t) => [t]).data), Array.from(mul(x, 2).data));
+});
+
+frames('a frame that throws having taken nothing from the arena keeps its memory', () => {
+  inFrame(() => allocToFill(1000));
+  const before = kernelBuffer();
+  assert.throws(() => inFrame(() => {
+    throw new Error('before any buffer');
+  }), /before any buffer/);
+  assert.is(kernelBuffer(), before);
 });
 
 frames('a frame that asks for more than the arena has gets ordinary arrays for the rest, zeroed; the next frame gets room for all', () => {
