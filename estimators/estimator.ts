@@ -12,7 +12,7 @@
 // variance objective of Grathwohl et al. 2018, a gradient of a gradient.
 
 import { Tensor, add, mul, reshape, mean, sum, square, broadcastTo, expandDims, stopGradient, valueAndGrad, mapTree, leaves, formatShape } from '../autodiff/index.ts';
-import { isRecording } from '../autodiff/tape.ts';
+import { isRecording, describe } from '../autodiff/tape.ts';
 import { handOut, withRecycling } from '../autodiff/tensor.ts';
 import { Rng } from '../lib/random.ts';
 import { paramsOf, parameterCount, withParams, checkSamples, sumEvent, type Descriptor, type Dist, type Family, type SampleFunction } from './families.ts';
@@ -160,6 +160,12 @@ export function estimateGradient<State, D extends Descriptor = Dist>(
   rng: Rng,
   options: EstimateOptions<State> = {},
 ): GradientEstimate<State> {
+  if (typeof estimator !== 'object' || estimator === null || typeof estimator.surrogate !== 'function') {
+    throw new TypeError(`estimateGradient: expected an estimator (e.g. reinforceLoo, or estimatorByName('relax')), got ${describe(estimator)}`);
+  }
+  if (typeof dist !== 'object' || dist === null) {
+    throw new TypeError(`${estimator.name}: expected a distribution such as categorical(logits) or bernoulli(logits), got ${describe(dist)}`);
+  }
   const run = () => estimateWith(estimator, dist, f, rng, options);
   // Under an outer transform, its tape keeps the tensors. A family the
   // estimator refuses throws outside the frame (a frame that throws leaves the
