@@ -356,10 +356,10 @@ function checkLength(n: number): void {
 //     through handOut.
 // Recycled buffers go to a pool that alloc draws from (zeroed again on the
 // way out, so alloc's contract is unchanged). The estimator's frame, and the
-// backward passes inside it, take their buffers, small ones too, from the arena instead (the
-// kernel's memory, ops/simd.ts), all of which the next such frame reuses: its
-// results are copied out when it closes (relocate), and a tensor handed out
-// is copied out before it is.
+// backward passes inside it, take their buffers (small ones too) from the
+// arena instead (the kernel's memory, ops/simd.ts), all of which the next
+// such frame reuses: its results are copied out when it closes (relocate),
+// and a tensor handed out is copied out before it is.
 
 const RECYCLE_MIN = SMALL + 1; // every buffer not cut from a slab
 const POOL_BYTES = 64 * 1024 * 1024; // at most this much is kept for reuse
@@ -409,9 +409,9 @@ function track(out: Float64Array): Float64Array {
  * for work that keeps no other tensor of its own, and whose outside code
  * sees tensors only through handOut. If the work throws, nothing is recycled.
  *
- * With `arena` (an estimator's call), an outermost frame cuts its buffers,
- * small ones too, from the arena of ops/simd.ts, where the WebAssembly kernels work
- * on them in place, and so do the frames opened inside it; when it closes,
+ * With `arena` (an estimator's call), an outermost frame cuts its buffers
+ * (small ones too) from the arena of ops/simd.ts, where the WebAssembly
+ * kernels work on them in place, and so do the frames opened inside it; when it closes,
  * the results that live there get copies of their own (relocate), and the
  * arena's space goes to the next frame.
  */
